@@ -1,0 +1,3 @@
+"""AQPL Studio: Active Query of Perturbation Levels for corruption-robust image classifiers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""Reader for the IDX files of MNIST and Fashion-MNIST, plain or gzip-compressed.
+
+torchvision's `read_image_file` only reads uncompressed files and raises bare
+assertion errors; the official distributions (and Debian's package) ship `.gz`.
+"""
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.engine.errors import DatasetError
+
+# IDX type codes → numpy dtypes (big-endian)
+_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def find_idx(folder: Path, stem: str) -> Path:
+    """`stem` with or without `.gz`, also torchvision's `-idx3-ubyte` vs `.idx3-ubyte` spelling."""
+    for name in (stem + ".gz", stem, stem.replace("-idx", ".idx") + ".gz", stem.replace("-idx", ".idx")):
+        path = folder / name
+        if path.is_file():
+            return path
+    raise DatasetError(
+        f"{folder / (stem + '.gz')} is missing: put the official IDX files in {folder} "
+        "or point --data-dir at the folder that holds them"
+    )
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{path} is corrupt or truncated ({exc}): download the file again") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES:
+        raise DatasetError(f"{path} is not an IDX file (bad magic number): download the file again")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path} is truncated (incomplete header): download the file again")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_TYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DatasetError(
+            f"{path} holds {len(raw) - header} data bytes but its header promises {expected} "
+            f"for shape {shape}: the file is truncated or corrupt; download it again"
+        )
+    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))

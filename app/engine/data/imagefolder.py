@@ -1,0 +1,105 @@
+"""A user's own images: one sub-folder per class (torchvision's ImageFolder layout).
+
+    DIR/<class>/*.png                    → split 80/20 into train/test (stratified, fixed seed)
+    DIR/train/<class>/*, DIR/test/<class>/* (or val/) → the given split
+"""
+
+from pathlib import Path
+
+import torch
+from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
+
+from app.engine.data.dataset import Dataset
+from app.engine.data.images import read_images
+from app.engine.errors import DatasetError
+
+TEST_FRACTION = 0.2
+SPLIT_SEED = 0
+
+
+def _scan(root: Path, classes: list[str]) -> tuple[list[Path], list[int], list[Path]]:
+    paths, labels, skipped = [], [], []
+    for label, name in enumerate(classes):
+        for path in sorted((root / name).rglob("*")):
+            if not path.is_file():
+                continue
+            if path.suffix.lower() in IMG_EXTENSIONS:
+                paths.append(path)
+                labels.append(label)
+            elif not path.name.startswith("."):
+                skipped.append(path)
+    return paths, labels, skipped
+
+
+def _classes(root: Path) -> list[str]:
+    try:
+        classes, _ = find_classes(str(root))
+    except (FileNotFoundError, OSError):
+        raise DatasetError(
+            f"{root} has no class sub-folders: put the images of each class in a folder of its own (DIR/<class>/*.png)"
+        ) from None
+    return classes
+
+
+def load_image_folder(data_dir: str | None, image_size: int | None = None) -> Dataset:
+    if data_dir is None:
+        raise DatasetError("imagefolder needs --data-dir: a folder with one sub-folder of images per class")
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DatasetError(f"{root} does not exist: pass --data-dir with a folder that has one sub-folder per class")
+    test_dir = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
+    warnings = []
+    if (root / "train").is_dir() and test_dir is not None:
+        classes = _classes(root / "train")
+        train_paths, train_labels, skipped = _scan(root / "train", classes)
+        test_paths, test_labels, skipped_test = _scan(test_dir, classes)
+        skipped += skipped_test
+    else:
+        classes = _classes(root)
+        paths, labels, skipped = _scan(root, classes)
+        # Stratified split: every class keeps ~20% of its images for the test set.
+        generator = torch.Generator().manual_seed(SPLIT_SEED)
+        labels_t = torch.tensor(labels)
+        test_mask = torch.zeros(len(paths), dtype=torch.bool)
+        for c in range(len(classes)):
+            members = torch.nonzero(labels_t == c).flatten()
+            n_test = int(round(len(members) * TEST_FRACTION))
+            test_mask[members[torch.randperm(len(members), generator=generator)[:n_test]]] = True
+        train_paths = [p for p, t in zip(paths, test_mask) if not t]
+        train_labels = [l for l, t in zip(labels, test_mask) if not t]
+        test_paths = [p for p, t in zip(paths, test_mask) if t]
+        test_labels = [l for l, t in zip(labels, test_mask) if t]
+    empty = [c for i, c in enumerate(classes) if i not in set(train_labels)]
+    if empty:
+        raise DatasetError(f"class folder(s) {', '.join(empty)} in {root} hold no images: add images or remove the folder")
+    if not test_paths:
+        raise DatasetError(f"{root} has too few images for a test split: add images (at least 5 per class)")
+    if skipped:
+        warnings.append(
+            f"skipped {len(skipped)} non-image file(s) in {root} (e.g. {skipped[0].relative_to(root)}): "
+            f"only {', '.join(sorted(IMG_EXTENSIONS)[:4])}, ... are read"
+        )
+    train_x = read_images(train_paths, image_size)
+    channels = train_x.shape[1]
+    size = image_size or (train_x.shape[2] if train_x.shape[2] == train_x.shape[3] else None)
+    test_x = read_images(test_paths, image_size or (train_x.shape[2] if size else None), channels=channels)
+    if test_x.shape[2:] != train_x.shape[2:]:
+        raise DatasetError(
+            f"test images in {root} are {test_x.shape[3]}×{test_x.shape[2]} but train images "
+            f"{train_x.shape[3]}×{train_x.shape[2]}: pass --image-size N to resize all images"
+        )
+    if train_x.shape[2] != train_x.shape[3]:
+        raise DatasetError(
+            f"images in {root} are {train_x.shape[3]}×{train_x.shape[2]}, not square: pass --image-size N to resize them"
+        )
+    return Dataset(
+        name="imagefolder",
+        train_x=train_x,
+        train_y=torch.tensor(train_labels),
+        test_x=test_x,
+        test_y=torch.tensor(test_labels),
+        classes=classes,
+        source=str(root),
+        data_dir=str(root),
+        extra={"warnings": warnings},
+    )
