@@ -1,0 +1,37 @@
+"""The on-disk cache (reference models, conform levels, generated suites).
+
+Default: the platform's user cache folder; `AQPL_CACHE_DIR` overrides it (tests, shared servers).
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import platformdirs
+import torch
+
+
+def cache_dir(*parts: str) -> Path:
+    root = Path(os.environ.get("AQPL_CACHE_DIR") or platformdirs.user_cache_dir("aqpl-studio"))
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fingerprint(*items) -> str:
+    """A short stable key: tensors by content, everything else by repr."""
+    digest = hashlib.sha1()
+    for item in items:
+        if torch.is_tensor(item):
+            digest.update(str((item.dtype, tuple(item.shape))).encode())
+            digest.update(item.contiguous().cpu().numpy().tobytes())
+        else:
+            digest.update(repr(item).encode())
+    return digest.hexdigest()[:16]
+
+
+def atomic_save(obj, path: Path) -> None:
+    """torch.save to a temporary file, then rename: a crash never leaves half a file."""
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)

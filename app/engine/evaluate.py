@@ -1,0 +1,55 @@
+"""Evaluation: Clean, Gaussian (the suite's Gaussian row), All (the 15 corruptions) and the
+robustness curve (accuracy against σ for every level of the grid, fixed noise seeds)."""
+
+import torch
+
+from app.engine.data.dataset import to_float
+from app.engine.perturb import perturb_examples
+
+# Noise for the curve is a function of the test example's index and this seed only:
+# every method, epoch and run is measured on the same noisy images.
+CURVE_SEED = 0x0C0FFEE
+EVAL_BATCH = 1000
+
+
+@torch.no_grad()
+def predict(model, images: torch.Tensor, device, level: float = 0.0, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Predicted classes for uint8 images, optionally perturbed at one level (seeded per example)."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = to_float(images[start : start + batch_size].to(device, non_blocking=True))
+        if level > 0:
+            ids = torch.arange(start, start + len(x), device=device)
+            x = perturb_examples(x, ids, level, CURVE_SEED)
+        out.append(model(x).argmax(1).cpu())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def accuracy(model, images, labels, device, level: float = 0.0) -> float:
+    if len(labels) == 0:
+        return float("nan")
+    return float((predict(model, images, device, level) == labels).float().mean()) * 100.0
+
+
+def robustness_curve(model, images, labels, device, grid: list[float]) -> list[float]:
+    return [accuracy(model, images, labels, device, level) for level in grid]
+
+
+def suite_scores(model, loaded_suite: dict, device) -> dict:
+    """Gaussian, All and the per-corruption breakdown (%), from a loaded suite
+    (see app.engine.corruptions.load_suite)."""
+    per_corruption = {}
+    for name, sets in loaded_suite["corruptions"].items():
+        per_corruption[name] = sum(accuracy(model, s.images, s.labels, device) for s in sets) / len(sets)
+    gaussian_row = loaded_suite["gaussian"]
+    gaussian = sum(accuracy(model, s.images, s.labels, device) for s in gaussian_row) / len(gaussian_row)
+    return {
+        "gaussian": gaussian,
+        "all": sum(per_corruption.values()) / len(per_corruption),
+        "per_corruption": per_corruption,
+        "suite": loaded_suite["suite"],
+        "suite_source": loaded_suite["source"],
+    }

@@ -1,0 +1,93 @@
+"""What the trainer tells the outside world, as plain dataclasses and a callback interface.
+
+The GUI wraps `Callbacks` in Qt signals; the command line prints; tests record. Nothing
+here knows Qt.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Progress:
+    phase: str  # "train", "query", "waiting", "eval"
+    epoch: int  # 1-based epoch in progress
+    epochs: int
+    batch: int  # batches done in this epoch
+    batches: int
+    step: int  # optimiser steps done in the run
+    total_steps: int
+    elapsed_s: float
+    eta_s: float | None
+    loss: float | None = None
+
+
+@dataclass
+class Metrics:
+    epoch: int
+    step: int
+    answers: int  # expert answers applied so far
+    clean: float
+    gaussian: float | None
+    all: float | None
+    curve_levels: list[float]
+    curve_accuracy: list[float]
+    loss: float | None
+    final: bool = False
+    per_corruption: dict[str, float] = field(default_factory=dict)
+    level_counts: dict[str, int] = field(default_factory=dict)
+    subset: int = 0  # test images used (0: the whole test set)
+
+
+@dataclass
+class Query:
+    """One example to show the expert at every candidate level."""
+
+    example_id: int
+    label: int
+    class_name: str
+    level: float  # the example's current level when it was selected
+    round: int
+    utility: float
+    noise_seed: int
+    grid: list[float]
+
+
+@dataclass
+class AnswerRecord:
+    """An answer as it is stored the moment it is given (None level: skipped)."""
+
+    example_id: int
+    level: float | None
+    grid: list[float]
+    noise_seed: int
+    time_taken_s: float
+    wall_time: float
+    round: int
+    step: int
+    source: str = "expert"  # "expert", "simulated", "replay"
+
+
+class Callbacks:
+    """Override what you need; every method is called from the training thread."""
+
+    def on_progress(self, progress: Progress) -> None: ...
+
+    def on_metrics(self, metrics: Metrics) -> None: ...
+
+    def on_queries(self, queries: list[Query]) -> None: ...
+
+    def on_levels_changed(self) -> None: ...
+
+    def on_warning(self, message: str) -> None: ...
+
+
+class RunStore:
+    """Where a run keeps what must survive a crash (the project folder implements it)."""
+
+    def record_answer(self, record: AnswerRecord) -> None: ...
+
+    def record_undo(self, example_id: int) -> None: ...
+
+    def save_checkpoint(self, state: dict) -> None: ...
+
+    def log_metrics(self, metrics: Metrics) -> None: ...

@@ -1,0 +1,41 @@
+"""The oracle interface and the annotator-noise wrapper."""
+
+import torch
+
+from app.engine.events import Query
+
+
+class Oracle:
+    """Answers a list of queries at once: one level per query, or None to skip it."""
+
+    name = "oracle"
+
+    def answer(self, queries: list[Query]) -> list[float | None]:
+        raise NotImplementedError
+
+
+def nearest_grid_level(grid: list[float], level: float) -> float:
+    return min(grid, key=lambda g: abs(g - level))
+
+
+class NoisyOracle(Oracle):
+    """An imperfect expert: with probability p an answer is off by one grid step (up or down,
+    kept on the grid). Tests how robust AQPL is to annotator noise (METHOD.md)."""
+
+    def __init__(self, inner: Oracle, probability: float, seed: int):
+        self.inner = inner
+        self.name = inner.name
+        self.probability = probability
+        self.generator = torch.Generator().manual_seed(seed + 7919)
+
+    def answer(self, queries: list[Query]) -> list[float | None]:
+        answers = self.inner.answer(queries)
+        noisy = []
+        for query, level in zip(queries, answers):
+            if level is not None and torch.rand((), generator=self.generator) < self.probability:
+                grid = query.grid
+                index = grid.index(nearest_grid_level(grid, level))
+                step = 1 if torch.rand((), generator=self.generator) < 0.5 else -1
+                level = grid[min(max(index + step, 0), len(grid) - 1)]
+            noisy.append(level)
+        return noisy

@@ -1,0 +1,146 @@
+"""The simulated oracle (METHOD.md, our choice).
+
+A reference classifier R, stronger and longer trained than the learner, is trained once per
+dataset on the whole training set with a random level from the grid per example and batch,
+and cached. The conform level of example i is the largest grid level e such that R classifies
+x_i correctly under at least half of m = 8 fixed noise draws at e, and at every smaller level.
+The conform levels of the whole training set are cached too.
+"""
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+from app.engine.cache import atomic_save, cache_dir, fingerprint
+from app.engine.data.dataset import Dataset, to_float
+from app.engine.events import Query
+from app.engine.oracle.base import Oracle
+from app.engine.perturb import perturb, perturb_examples
+from models import build
+
+DRAWS = 8
+ORACLE_SEED = 0x5EED0
+VERSION = 1  # bump when the reference recipe changes, so old caches are not reused
+
+
+def _progress(callback, done, total, label):
+    if callback is not None:
+        callback(done, total, label)
+
+
+def train_reference(dataset: Dataset, grid: list[float], model_name: str, epochs: int, device, progress=None):
+    generator = torch.Generator().manual_seed(ORACLE_SEED)
+    torch.manual_seed(ORACLE_SEED)
+    model = build(model_name, dataset.num_classes, dataset.in_channels, dataset.image_size).to(device)
+    n, batch = len(dataset.train_x), 128
+    steps = epochs * math.ceil(n / batch)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=max(steps, 1))
+    levels = torch.tensor(grid)
+    train_x = dataset.train_x.to(device)
+    train_y = dataset.train_y.to(device)
+    model.train()
+    done = 0
+    for epoch in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, batch):
+            ids = order[start : start + batch]
+            x = to_float(train_x[ids.to(device)])
+            eps = levels[torch.randint(len(grid), (len(ids),), generator=generator)].to(device)
+            x = perturb(x, eps, torch.randn(x.shape, generator=generator).to(device))
+            loss = F.cross_entropy(model(x), train_y[ids.to(device)])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            done += 1
+            if done % 20 == 0 or done == steps:
+                _progress(progress, done, steps, f"training the reference model (epoch {epoch + 1}/{epochs})")
+    return model.eval()
+
+
+@torch.no_grad()
+def conform_levels(model, dataset: Dataset, grid: list[float], device, progress=None, batch: int = 2000) -> torch.Tensor:
+    """ε*_i for every training example. Levels are tried in ascending order and only examples
+    that passed every smaller level are tried again, which saves most of the N·|E|·m passes."""
+    model.eval()
+    n = len(dataset.train_x)
+    labels = dataset.train_y
+    result = torch.full((n,), grid[0])
+    alive = torch.ones(n, dtype=torch.bool)
+    total = len(grid)
+    for index, level in enumerate(grid):
+        ids_alive = torch.nonzero(alive).flatten()
+        passed = torch.zeros(len(ids_alive), dtype=torch.bool)
+        draws = 1 if level == 0 else DRAWS  # without noise all draws are the same image
+        for start in range(0, len(ids_alive), batch):
+            ids = ids_alive[start : start + batch]
+            x = to_float(dataset.train_x[ids].to(device))
+            y = labels[ids].to(device)
+            hits = torch.zeros(len(ids), device=device)
+            for draw in range(draws):
+                x_noisy = perturb_examples(x, ids.to(device), level, ORACLE_SEED, draw) if level > 0 else x
+                hits += (model(x_noisy).argmax(1) == y).float()
+            passed[start : start + len(ids)] = (hits >= draws / 2).cpu()
+        if index == 0:
+            # An example R cannot recognise even at the lowest level gets that level.
+            alive = torch.zeros(n, dtype=torch.bool)
+            alive[ids_alive[passed]] = True
+        else:
+            survivors = ids_alive[passed]
+            result[survivors] = level
+            alive = torch.zeros(n, dtype=torch.bool)
+            alive[survivors] = True
+        _progress(progress, index + 1, total, f"conform levels (level {level:g})")
+        if not alive.any():
+            break
+    return result
+
+
+class SimulatedOracle(Oracle):
+    name = "simulated"
+
+    def __init__(self, dataset: Dataset, grid: list[float], model_name: str, epochs: int, device, progress=None):
+        self.dataset = dataset
+        self.grid = list(grid)
+        self.model_name = model_name
+        self.epochs = epochs
+        self.device = device
+        self.progress = progress
+        self._levels: torch.Tensor | None = None
+
+    def cache_key(self) -> str:
+        return fingerprint(
+            VERSION, self.dataset.name, self.dataset.train_x, self.dataset.train_y, self.grid, self.model_name, self.epochs
+        )
+
+    def levels(self) -> torch.Tensor:
+        """Conform levels of the whole training set (computed once, then read from the cache)."""
+        if self._levels is not None:
+            return self._levels
+        key = self.cache_key()
+        levels_path = cache_dir("oracle") / f"conform-{key}.pt"
+        if levels_path.exists():
+            try:
+                self._levels = torch.load(levels_path)["levels"]
+                return self._levels
+            except Exception:
+                levels_path.unlink(missing_ok=True)  # a broken cache file is recomputed
+        model_path = cache_dir("oracle") / f"reference-{key}.pt"
+        model = build(self.model_name, self.dataset.num_classes, self.dataset.in_channels, self.dataset.image_size)
+        try:
+            model.load_state_dict(torch.load(model_path, map_location="cpu")["model"])
+            model = model.to(self.device).eval()
+        except Exception:
+            started = time.perf_counter()
+            model = train_reference(self.dataset, self.grid, self.model_name, self.epochs, self.device, self.progress)
+            atomic_save({"model": model.state_dict(), "seconds": time.perf_counter() - started}, model_path)
+        self._levels = conform_levels(model, self.dataset, self.grid, self.device, self.progress)
+        atomic_save({"levels": self._levels, "grid": self.grid}, levels_path)
+        return self._levels
+
+    def answer(self, queries: list[Query]) -> list[float | None]:
+        levels = self.levels()
+        return [float(levels[q.example_id]) for q in queries]

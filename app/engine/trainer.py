@@ -1,0 +1,386 @@
+"""One training run of one method with one seed: a plain PyTorch loop with level policies and
+query rounds mixed in.
+
+`Trainer.steps()` is a generator that yields after every batch (and while it waits for
+answers), so whoever drives it (the command line, the GUI's worker thread) can pause, stop
+early or cancel between batches. Answers arrive through `submit_answer` / `submit_skip` /
+`submit_undo` from any thread and are applied at the next batch.
+"""
+
+import math
+import queue
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from app.engine.data.dataset import Dataset, to_float
+from app.engine.device import describe, pick_device
+from app.engine.evaluate import accuracy, robustness_curve, suite_scores
+from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query, RunStore
+from app.engine.methods import make_policy
+from app.engine.oracle.base import Oracle, nearest_grid_level
+from app.engine.perturb import example_noise, perturb, perturb_examples
+from app.engine.query import QueryBook
+from app.engine.settings import Settings
+from app.engine.strategies import select
+from models import build
+
+SCORE_BATCH = 1000
+PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot show more
+REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
+
+
+@dataclass
+class RunResult:
+    method: str
+    seed: int
+    clean: float
+    gaussian: float | None
+    all: float | None
+    per_corruption: dict[str, float]
+    curve_levels: list[float]
+    curve_accuracy: list[float]
+    queries_used: int
+    budget: int
+    epochs_done: int
+    stopped_early: bool
+    seconds: float
+    device: str
+    suite: str | None = None
+    suite_source: str | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(
+        self,
+        settings: Settings,
+        dataset: Dataset,
+        oracle: Oracle | None = None,
+        callbacks: Callbacks | None = None,
+        store: RunStore | None = None,
+        suite: dict | None = None,
+    ):
+        """`oracle` None means answers come from outside (the expert in the GUI) through
+        `submit_*`; `suite` is a loaded corruption suite for the final Gaussian / All scores."""
+        self.settings = settings.validate()
+        self.dataset = dataset
+        self.oracle = oracle
+        self.callbacks = callbacks or Callbacks()
+        self.store = store or RunStore()
+        self.suite = suite
+        self.device, device_warning = pick_device(settings.device)
+        if device_warning:
+            self.callbacks.on_warning(device_warning)
+
+        torch.manual_seed(settings.seed)  # model initialisation
+        self.model = build(settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size).to(self.device)
+        self.batches = math.ceil(len(dataset.train_x) / settings.batch_size)
+        self.total_steps = settings.epochs * self.batches
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=settings.lr, momentum=settings.momentum,
+            weight_decay=settings.weight_decay, nesterov=settings.momentum > 0,
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=self.total_steps)
+        self.policy = make_policy(settings)
+        self.table = self.policy.new_table(len(dataset.train_x))
+        self.book = QueryBook(settings.budget_count(len(dataset.train_x)) if settings.uses_queries else 0)
+        self.rounds = settings.round_epochs()
+        self.per_round = settings.per_round(len(dataset.train_x))
+
+        # Data lives on the training device: batches are gathered there without copies.
+        self.train_x = dataset.train_x.to(self.device)
+        self.train_y = dataset.train_y.to(self.device)
+        self.image_shape = tuple(dataset.train_x.shape[1:])
+
+        self.epoch = 0  # epochs completed
+        self.step = 0
+        self.round = 0  # query rounds started
+        self.history: list[Metrics] = []
+        self.last_loss: float | None = None
+        self.inbox: queue.Queue = queue.Queue()
+        self._stop = False
+        self._last_refill_step = -REFILL_GAP_BATCHES
+        self._started = time.perf_counter()
+        self._last_progress = 0.0
+        self.result: RunResult | None = None
+
+    # -- answers from any thread --------------------------------------------------------
+    def submit_answer(self, example_id: int, level: float, time_taken_s: float = 0.0, source: str = "expert") -> None:
+        """Record the answer durably, then hand it to the training thread."""
+        query = self.book.pending.get(example_id)
+        record = AnswerRecord(
+            example_id=int(example_id), level=float(level), grid=list(self.settings.grid),
+            noise_seed=self.noise_seed, time_taken_s=time_taken_s, wall_time=time.time(),
+            round=query.round if query else self.round, step=self.step, source=source,
+        )
+        self.store.record_answer(record)
+        self.inbox.put(("answer", int(example_id), float(level)))
+
+    def submit_skip(self, example_id: int, time_taken_s: float = 0.0, source: str = "expert") -> None:
+        record = AnswerRecord(
+            example_id=int(example_id), level=None, grid=list(self.settings.grid), noise_seed=self.noise_seed,
+            time_taken_s=time_taken_s, wall_time=time.time(), round=self.round, step=self.step, source=source,
+        )
+        self.store.record_answer(record)
+        self.inbox.put(("skip", int(example_id), None))
+
+    def submit_undo(self, example_id: int) -> None:
+        self.store.record_undo(int(example_id))
+        self.inbox.put(("undo", int(example_id), None))
+
+    def stop_early(self) -> None:
+        """Finish after the current batch, keep and evaluate the model."""
+        self._stop = True
+
+    @property
+    def noise_seed(self) -> int:
+        """The seed of the noise pattern the expert is shown (fixed per run seed)."""
+        return self.settings.seed
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        for _ in self.steps():
+            pass
+        return self.result
+
+    def steps(self):
+        settings = self.settings
+        self.model.train()
+        while self.epoch < settings.epochs and not self._stop:
+            epoch = self.epoch
+            generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
+            order = torch.randperm(len(self.train_x), generator=generator)
+            loss_sum, loss_count = torch.zeros((), device=self.device), 0
+            for batch in range(self.batches):
+                self._drain_inbox()
+                ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
+                loss = self._train_batch(ids.to(self.device), epoch, generator)
+                loss_sum += loss.detach()
+                loss_count += 1
+                self.step += 1
+                self._report("train", batch + 1, loss_sum, loss_count)
+                if settings.mode == "continuous" and self._refill_due():
+                    self._start_round()
+                yield "batch"
+                if self._stop:
+                    break
+            self.last_loss = float(loss_sum) / max(loss_count, 1)
+            if self._stop:
+                break
+            self.epoch = epoch + 1
+            if settings.eval_every and self.epoch % settings.eval_every == 0 and self.epoch < settings.epochs:
+                self._evaluate(final=False)
+            if self.epoch in self.rounds:
+                yield from self._round()
+            self.store.save_checkpoint(self.state_dict())
+        self._drain_inbox()
+        self._finish()
+        yield "done"
+
+    def _train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator) -> torch.Tensor:
+        x = to_float(self.train_x[ids])
+        y = self.train_y[ids]
+        ids_cpu = ids.cpu()
+        # Noise is a function of (seed, example, epoch): a resumed run sees the same noise.
+        noise = example_noise(ids, self.image_shape, self.settings.seed, epoch)
+        levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
+        x_train = perturb(x, levels, noise)
+        logits = self.model(x_train)
+        loss = self.policy.loss(logits, y, levels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss
+
+    # -- query rounds --------------------------------------------------------------------------
+    def _round(self):
+        """A scheduled round after an epoch. Synchronous mode waits until all its answers are in."""
+        issued = self._start_round()
+        if self.settings.mode != "synchronous" or self.oracle is not None:
+            return
+        waiting_for = {q.example_id for q in issued}
+        while waiting_for & set(self.book.pending) and not self._stop:
+            self._drain_inbox(timeout=0.05)
+            self._report("waiting", self.batches, None, 0)
+            yield "waiting"
+
+    def _refill_due(self) -> bool:
+        """Continuous mode with an expert: keep the queue from running dry, but only after
+        warm-up and not more often than every REFILL_GAP_BATCHES batches."""
+        if self.oracle is not None or not self.policy.uses_queries or self.book.room() == 0:
+            return False
+        if self.epoch < max(self.settings.warmup_epochs, 1):
+            return False
+        low_water = max(1, self.per_round // 4)
+        return len(self.book.pending) < low_water and self.step - self._last_refill_step >= REFILL_GAP_BATCHES
+
+    def _start_round(self) -> list[Query]:
+        count = min(self.per_round, self.book.room())
+        if count <= 0:
+            return []
+        self.round += 1
+        self._last_refill_step = self.step
+        self._report("query", self.batches, None, 0)
+        queries = self.select_queries(count)
+        self.book.issue(queries)
+        if self.oracle is not None:
+            for query, level in zip(queries, self.oracle.answer(queries)):
+                if level is None:
+                    self.submit_skip(query.example_id, source=self.oracle.name)
+                else:
+                    self.submit_answer(query.example_id, nearest_grid_level(self.settings.grid, level), source=self.oracle.name)
+            self._drain_inbox()
+        else:
+            self.callbacks.on_queries(queries)
+        return queries
+
+    @torch.no_grad()
+    def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
+        """Softmax outputs for the pool, each example perturbed at its current level with its own
+        seeded noise: one batched inference pass."""
+        self.model.eval()
+        probs = []
+        levels = self.table.level
+        for start in range(0, len(pool), SCORE_BATCH):
+            ids = pool[start : start + SCORE_BATCH]
+            ids_dev = ids.to(self.device)
+            x = perturb_examples(to_float(self.train_x[ids_dev]), ids_dev, levels[ids].to(self.device), self.settings.seed, -1 - self.round)
+            probs.append(torch.softmax(self.model(x), dim=1).cpu())
+        self.model.train()
+        return torch.cat(probs) if probs else torch.empty(0, self.dataset.num_classes)
+
+    def select_queries(self, count: int) -> list[Query]:
+        pool = self.book.eligible(len(self.train_x))
+        generator = torch.Generator().manual_seed(self.settings.seed * 7_919 + self.round)
+        if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
+            pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
+        probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)
+        positions, utilities = select(self.settings.strategy, probs, count, generator)
+        queries = []
+        for position in positions.tolist():
+            example = int(pool[position])
+            label = int(self.dataset.train_y[example])
+            queries.append(Query(
+                example_id=example, label=label, class_name=self.dataset.classes[label],
+                level=float(self.table.level[example]), round=self.round,
+                utility=float(utilities[position]) if len(utilities) else 0.0,
+                noise_seed=self.noise_seed, grid=list(self.settings.grid),
+            ))
+        return queries
+
+    def _drain_inbox(self, timeout: float | None = None) -> None:
+        changed = False
+        while True:
+            try:
+                kind, example, level = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            timeout = None  # wait only for the first message
+            changed |= self._apply(kind, example, level)
+        if changed:
+            self.callbacks.on_levels_changed()
+
+    def _apply(self, kind: str, example: int, level: float | None) -> bool:
+        if kind == "answer":
+            if self.book.answer(example, level) is None:
+                self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
+                return False
+            self.table.set_expert(example, level, self.step, self.policy.expert_cap(level))
+            return True
+        if kind == "skip":
+            self.book.skip(example)
+            return False  # a skip leaves the level as it is
+        if kind == "undo":
+            restored_from_skip = example in self.book.skipped
+            query = self._query_for(example)
+            if query is None or not self.book.undo(example, query):
+                return False
+            if not restored_from_skip:
+                self.table.undo_expert(example)
+            return True
+        raise ValueError(kind)
+
+    def _query_for(self, example: int) -> Query | None:
+        label = int(self.dataset.train_y[example])
+        return Query(
+            example_id=example, label=label, class_name=self.dataset.classes[label],
+            level=float(self.table.level[example]), round=self.round, utility=0.0,
+            noise_seed=self.noise_seed, grid=list(self.settings.grid),
+        )
+
+    # -- evaluation and reporting --------------------------------------------------------------
+    def _evaluate(self, final: bool) -> Metrics:
+        self._report("eval", self.batches, None, 0)
+        x, y = self.dataset.test_x, self.dataset.test_y
+        subset = 0
+        if not final and self.settings.eval_subset and len(x) > self.settings.eval_subset:
+            subset = self.settings.eval_subset
+            x, y = x[:subset], y[:subset]  # test sets are class-mixed; a fixed prefix keeps curves comparable
+        curve = robustness_curve(self.model, x, y, self.device, self.settings.grid)
+        clean = curve[0] if self.settings.grid[0] == 0 else accuracy(self.model, x, y, self.device)
+        scores = suite_scores(self.model, self.suite, self.device) if final and self.suite is not None else {}
+        metrics = Metrics(
+            epoch=self.epoch, step=self.step, answers=self.book.used, clean=clean,
+            gaussian=scores.get("gaussian"), all=scores.get("all"),
+            curve_levels=list(self.settings.grid), curve_accuracy=curve, loss=self.last_loss, final=final,
+            per_corruption=scores.get("per_corruption", {}), level_counts=self.table.counts(), subset=subset,
+        )
+        if final and self.suite is not None:
+            self._suite_info = (scores["suite"], scores["suite_source"])
+        self.history.append(metrics)
+        self.store.log_metrics(metrics)
+        self.callbacks.on_metrics(metrics)
+        return metrics
+
+    def _finish(self) -> None:
+        final = self._evaluate(final=True)
+        suite, source = getattr(self, "_suite_info", (None, None))
+        self.result = RunResult(
+            method=self.settings.method, seed=self.settings.seed, clean=final.clean, gaussian=final.gaussian,
+            all=final.all, per_corruption=final.per_corruption, curve_levels=final.curve_levels,
+            curve_accuracy=final.curve_accuracy, queries_used=self.book.used, budget=self.book.budget,
+            epochs_done=self.epoch, stopped_early=self._stop, seconds=time.perf_counter() - self._started,
+            device=describe(self.device), suite=suite, suite_source=source,
+            history=[vars(m) for m in self.history],
+        )
+
+    def _report(self, phase: str, batch: int, loss_sum, loss_count: int) -> None:
+        now = time.perf_counter()
+        if phase == "train" and now - self._last_progress < PROGRESS_INTERVAL_S and batch != self.batches:
+            return
+        self._last_progress = now
+        elapsed = now - self._started
+        eta = elapsed / self.step * (self.total_steps - self.step) if self.step else None
+        loss = float(loss_sum) / loss_count if loss_count else self.last_loss
+        self.callbacks.on_progress(Progress(
+            phase=phase, epoch=min(self.epoch + 1, self.settings.epochs), epochs=self.settings.epochs,
+            batch=batch, batches=self.batches, step=self.step, total_steps=self.total_steps,
+            elapsed_s=elapsed, eta_s=eta, loss=loss,
+        ))
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "epoch": self.epoch, "step": self.step, "round": self.round,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "table": self.table.state_dict(),
+            "book": self.book.state_dict(), "history": [vars(m) for m in self.history],
+            "last_loss": self.last_loss, "last_refill_step": self._last_refill_step,
+            "torch_rng": torch.get_rng_state(), "settings": self.settings.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.step, self.round = state["epoch"], state["step"], state["round"]
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.table.load_state_dict(state["table"])
+        self.book.load_state_dict(state["book"])
+        self.history = [Metrics(**m) for m in state["history"]]
+        self.last_loss = state["last_loss"]
+        self._last_refill_step = state["last_refill_step"]
+        torch.set_rng_state(state["torch_rng"])
+
