@@ -1,0 +1,1 @@
+"""The command line: the headless run, the corruption tools, and the GUI's entry."""

@@ -1,0 +1,162 @@
+"""The headless run: every requested method × seed on one dataset, a paper-shaped table,
+results.json / results.md / curves.png, per-example levels and each model as a .pt2 program."""
+
+import csv
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from app.engine.data import load_dataset
+from app.engine.device import describe, pick_device
+from app.engine.errors import SettingsError
+from app.engine.events import Callbacks
+from app.engine.export import export_program
+from app.engine.oracle import NoisyOracle, ReplayOracle, SimulatedOracle
+from app.engine.report import METHOD_TITLES, text_table, write_reports
+from app.engine.settings import METHODS, Settings, defaults_for
+from app.engine.trainer import Trainer
+
+from app.cli.options import setting_overrides
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class BarCallbacks(Callbacks):
+    """Training progress as a tqdm bar; warnings as one-line messages."""
+
+    def __init__(self, label: str, total: int, quiet: bool):
+        self.bar = tqdm(total=total, desc=label, unit="batch", disable=quiet, leave=False, dynamic_ncols=True)
+        self.quiet = quiet
+
+    def on_progress(self, progress) -> None:
+        self.bar.n = progress.step
+        postfix = {"epoch": f"{progress.epoch}/{progress.epochs}", "phase": progress.phase}
+        if progress.loss is not None:
+            postfix["loss"] = f"{progress.loss:.3f}"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.refresh()
+
+    def on_warning(self, message: str) -> None:
+        tqdm.write(f"warning: {message}", file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class StepBar:
+    """progress(done, total, label) callbacks (reference model, conform levels, suites) as a bar."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.label = None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        stem = label.split(" (")[0]
+        if self.bar is None or stem != self.label:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=total, desc=stem, disable=self.quiet, leave=False, dynamic_ncols=True)
+            self.label = stem
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.set_postfix_str(label[len(stem):].strip(" ()"), refresh=False)
+        self.bar.refresh()
+        if done >= total:
+            self.bar.close()
+            self.bar = None
+            self.label = None
+
+
+def load_suite_for(dataset, quiet: bool):
+    """The corruption suite for Gaussian and All (generated once and cached, or the released files)."""
+    try:
+        from app.engine.corruptions import load_suite
+    except ImportError:
+        say("warning: corruption suites are not available in this build: All is reported as missing")
+        return None
+    return load_suite(dataset, progress=StepBar(quiet))
+
+
+def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
+    if args.oracle == "replay":
+        if not args.answers:
+            raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
+        missing_note = lambda ids: say(f"warning: the recording has no answer for {len(ids)} queried example(s): they are skipped")
+        return ReplayOracle(args.answers, on_missing=missing_note)
+    oracle = SimulatedOracle(dataset, settings.grid, settings.reference_model, settings.reference_epochs, device, StepBar(quiet))
+    oracle.levels()  # train / load the reference once, before the runs
+    return oracle
+
+
+def write_levels(path: Path, trainer: Trainer) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["example_id", "label", "level", "source", "cap"])
+        writer.writerows(trainer.table.rows(trainer.dataset.train_y))
+
+
+def run_headless(args) -> int:
+    overrides = setting_overrides(args)
+    say(f"loading dataset {args.dataset} ...")
+    dataset = load_dataset(args.dataset, args.data_dir, args.image_size)
+    for warning in dataset.extra.get("warnings", []):
+        say(f"warning: {warning}")
+    base = defaults_for(dataset.family, **overrides)
+    methods = list(METHODS) if args.method in (None, "all") else [args.method]
+    seeds = args.seeds or [base.seed]
+    if not seeds:
+        raise SettingsError("--seeds is empty: give at least one seed, e.g. --seeds 0,1,2")
+    if args.project and (len(methods) > 1 or len(seeds) > 1):
+        raise SettingsError("--project holds a single run: give one --method and one seed (--seeds 0)")
+    replace(base, method=methods[0]).validate()
+
+    device, warning = pick_device(base.device)
+    if warning:
+        say(f"warning: {warning}")
+    say(f"{dataset!r} on {describe(device)}; methods {', '.join(methods)}; seeds {seeds}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    suite = None if args.no_suite else load_suite_for(dataset, args.quiet)
+    needs_oracle = any(m.startswith("aqpl-") for m in methods)
+    oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle else None
+
+    results: dict[str, list] = {}
+    for method in methods:
+        for seed in seeds:
+            settings = replace(base, method=method, seed=seed)
+            run_oracle = oracle
+            if oracle is not None and settings.annotator_noise > 0:
+                run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
+            name = f"{method}-seed{seed}"
+            bar = BarCallbacks(f"{METHOD_TITLES[method]} seed {seed}", settings.epochs * -(-len(dataset.train_x) // settings.batch_size), args.quiet)
+            try:
+                trainer = Trainer(settings, dataset, oracle=run_oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
+                result = trainer.run()
+            finally:
+                bar.close()
+            results.setdefault(method, []).append(result)
+            write_levels(out / "levels" / f"{name}.csv", trainer)
+            export_program(trainer.model, trainer.dataset.test_x[:2].float() / 255, out / "models" / f"{name}.pt2")
+            say(
+                f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
+                f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
+                f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
+            )
+
+    summary = write_reports(results, out, {**base.to_dict(), "methods": methods, "seeds": seeds, "oracle": args.oracle}, dataset.name)
+    print()
+    print(text_table(summary))
+    print(f"\nwrote {out / 'results.json'}, {out / 'results.md'}, {out / 'curves.png'}, levels/ and models/")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "missing" if value is None else f"{value:.2f}"
+
