@@ -79,19 +79,13 @@ def load_image_folder(data_dir: str | None, image_size: int | None = None) -> Da
             f"skipped {len(skipped)} non-image file(s) in {root} (e.g. {skipped[0].relative_to(root)}): "
             f"only {', '.join(sorted(IMG_EXTENSIONS)[:4])}, ... are read"
         )
-    train_x = read_images(train_paths, image_size)
-    channels = train_x.shape[1]
-    size = image_size or (train_x.shape[2] if train_x.shape[2] == train_x.shape[3] else None)
-    test_x = read_images(test_paths, image_size or (train_x.shape[2] if size else None), channels=channels)
-    if test_x.shape[2:] != train_x.shape[2:]:
+    # One decode for both splits: sizes and channels are checked across all images at once.
+    images = read_images(train_paths + test_paths, image_size)
+    if images.shape[2] != images.shape[3]:
         raise DatasetError(
-            f"test images in {root} are {test_x.shape[3]}×{test_x.shape[2]} but train images "
-            f"{train_x.shape[3]}×{train_x.shape[2]}: pass --image-size N to resize all images"
+            f"images in {root} are {images.shape[3]}×{images.shape[2]}, not square: pass --image-size N to resize them"
         )
-    if train_x.shape[2] != train_x.shape[3]:
-        raise DatasetError(
-            f"images in {root} are {train_x.shape[3]}×{train_x.shape[2]}, not square: pass --image-size N to resize them"
-        )
+    train_x, test_x = images[: len(train_paths)], images[len(train_paths) :]
     return Dataset(
         name="imagefolder",
         train_x=train_x,

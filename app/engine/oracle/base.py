@@ -34,7 +34,8 @@ class NoisyOracle(Oracle):
         for query, level in zip(queries, answers):
             if level is not None and torch.rand((), generator=self.generator) < self.probability:
                 grid = query.grid
-                index = grid.index(nearest_grid_level(grid, level))
+                level = nearest_grid_level(grid, level)
+                index = grid.index(level)
                 step = 1 if torch.rand((), generator=self.generator) < 0.5 else -1
                 level = grid[min(max(index + step, 0), len(grid) - 1)]
             noisy.append(level)

@@ -55,7 +55,8 @@ def load_answers(path: str | Path) -> dict[int, float | None]:
     if isinstance(levels, dict):
         levels = levels.get("levels")
     levels = torch.as_tensor(levels).flatten()
-    return {i: float(v) for i, v in enumerate(levels.tolist())}
+    # levels files are often float32: round away the 1e-8 noise (0.4000000059604645 → 0.4)
+    return {i: round(float(v), 6) for i, v in enumerate(levels.tolist())}
 
 
 class ReplayOracle(Oracle):

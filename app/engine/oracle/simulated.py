@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from app.engine.cache import atomic_save, cache_dir, fingerprint
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.events import Query
-from app.engine.oracle.base import Oracle
+from app.engine.oracle.base import Oracle, nearest_grid_level
 from app.engine.perturb import perturb, perturb_examples
 from models import build
 
@@ -143,4 +143,5 @@ class SimulatedOracle(Oracle):
 
     def answer(self, queries: list[Query]) -> list[float | None]:
         levels = self.levels()
-        return [float(levels[q.example_id]) for q in queries]
+        # float32 storage: answer with the grid's own numbers (0.2, not 0.20000000298)
+        return [nearest_grid_level(self.grid, float(levels[q.example_id])) for q in queries]

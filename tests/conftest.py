@@ -1,0 +1,39 @@
+"""Shared fixtures: an isolated cache folder and small slices of the embedded dataset."""
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Reference models, conform levels and suites go to a per-session temporary cache,
+    never to the user's real cache."""
+    monkeypatch.setenv("AQPL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    from app.engine.data import load_dataset
+
+    return load_dataset("embedded")
+
+
+def slice_dataset(dataset, train: int, test: int):
+    from app.engine.data.dataset import Dataset
+
+    return Dataset(
+        name=f"{dataset.name}-{train}", train_x=dataset.train_x[:train], train_y=dataset.train_y[:train],
+        test_x=dataset.test_x[:test], test_y=dataset.test_y[:test], classes=dataset.classes,
+        source=dataset.source, data_dir=dataset.data_dir,
+    )
+
+
+@pytest.fixture(scope="session")
+def small(embedded):
+    """600 train / 200 test images of the embedded dataset: fast enough for a whole run in seconds."""
+    return slice_dataset(embedded, 600, 200)
