@@ -1,0 +1,82 @@
+"""On-disk cache of generated (or decoded) suites, read back memory-mapped.
+
+    <cache root>/suites/<key>/<name>.npy    uint8 (severities, N, C, H, W), one file per corruption
+    <cache root>/suites/<key>/labels.npy
+    <cache root>/suites/<key>/meta.json     what the key stands for (for people reading the folder)
+
+Cache root: $AQPL_CACHE_DIR, else platformdirs' user cache folder for 'aqpl-studio'.
+Each file is written under a temporary name and renamed when complete, so an interrupted
+run leaves no half file and the next run resumes with the corruptions still missing.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# Bump when any corruption's output changes: old cache entries are then never read again.
+GENERATOR_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("AQPL_CACHE_DIR")
+    if env:
+        return Path(env) / "suites"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("aqpl-studio")) / "suites"
+
+
+def suite_key(*parts, tensors: tuple = ()) -> str:
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(repr(part).encode())
+    for t in tensors:
+        digest.update(str((t.dtype, tuple(t.shape))).encode())
+        digest.update(np.ascontiguousarray(t.cpu().numpy()).tobytes())
+    return digest.hexdigest()[:20]
+
+
+class SuiteCache:
+    def __init__(self, folder: Path, meta: dict):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        meta_path = self.folder / "meta.json"
+        if not meta_path.exists():
+            tmp = meta_path.with_name(f"meta.json.{os.getpid()}")
+            tmp.write_text(json.dumps(meta, indent=1, default=str))
+            tmp.replace(meta_path)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.npy"
+
+    def load(self, name: str) -> torch.Tensor | None:
+        """The cached array, memory-mapped copy-on-write; None if absent or unreadable."""
+        path = self.path(name)
+        if not path.is_file():
+            return None
+        try:
+            return torch.from_numpy(np.load(path, mmap_mode="c", allow_pickle=False))
+        except Exception:  # a damaged cache file is regenerated, never an error
+            path.unlink(missing_ok=True)
+            return None
+
+    def create(self, name: str, shape: tuple) -> np.memmap:
+        tmp = self.folder / f"{name}.npy.{os.getpid()}.partial"
+        return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+
+    def commit(self, name: str, array: np.memmap) -> torch.Tensor:
+        array.flush()
+        tmp = Path(array.filename)
+        del array
+        os.replace(tmp, self.path(name))
+        return self.load(name)
+
+    def save_labels(self, labels: torch.Tensor) -> None:
+        tmp = self.folder / f"labels.npy.{os.getpid()}.partial"
+        with open(tmp, "wb") as f:
+            np.save(f, labels.numpy().astype(np.int64))
+        os.replace(tmp, self.folder / "labels.npy")

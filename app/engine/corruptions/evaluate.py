@@ -1,0 +1,48 @@
+"""Accuracy on a loaded suite: per set, per corruption, the "Gaussian" and "All" rows."""
+
+import torch
+
+from app.engine.corruptions.loading import CorruptedSet
+
+
+def set_accuracy(model_fn, corrupted: CorruptedSet, batch_size: int = 500) -> float:
+    """Fraction correct; model_fn(uint8 (B, C, H, W)) returns logits (B, K) or labels (B,)."""
+    correct, n = 0, len(corrupted)
+    for start in range(0, n, batch_size):
+        images = corrupted.images[start:start + batch_size].contiguous()
+        with torch.no_grad():
+            out = model_fn(images)
+        predicted = out.argmax(1) if out.ndim == 2 else out
+        correct += int((predicted.cpu() == corrupted.labels[start:start + batch_size]).sum())
+    return correct / n if n else float("nan")
+
+
+def summarize(gaussian: list[float], corruptions: dict[str, list[float]]) -> dict:
+    """'gaussian' = mean over the Gaussian row; 'all' = mean over corruptions of their mean over severities."""
+    means = {name: sum(accs) / len(accs) for name, accs in corruptions.items()}
+    return {
+        "gaussian": sum(gaussian) / len(gaussian) if gaussian else float("nan"),
+        "gaussian_severities": list(gaussian),
+        "all": sum(means.values()) / len(means) if means else float("nan"),
+        "corruptions": {name: {"mean": means[name], "severities": list(accs)} for name, accs in corruptions.items()},
+    }
+
+
+def evaluate_suite(model_fn, loaded: dict, batch_size: int = 500, progress=None) -> dict:
+    """Accuracies (fractions in [0, 1]) on every set of `loaded` (from load_suite), summarised."""
+    total = len(loaded["gaussian"]) + sum(len(v) for v in loaded["corruptions"].values())
+    done = 0
+    cache: dict[int, float] = {}  # imagenet-c's Gaussian row is its gaussian_noise corruption
+
+    def accuracy(cs: CorruptedSet) -> float:
+        nonlocal done
+        if id(cs) not in cache:
+            cache[id(cs)] = set_accuracy(model_fn, cs, batch_size)
+        done += 1
+        if progress is not None:
+            progress(done, total, f"{cs.corruption} severity {cs.severity}")
+        return cache[id(cs)]
+
+    gaussian = [accuracy(cs) for cs in loaded["gaussian"]]
+    corruptions = {name: [accuracy(cs) for cs in sets] for name, sets in loaded["corruptions"].items()}
+    return summarize(gaussian, corruptions)
