@@ -1,0 +1,167 @@
+"""Resume: bring a trainer restored from a checkpoint up to date with the answers database.
+
+The database is the truth about the expert; the checkpoint may be older (a crash between an
+answer and the next epoch end, or a damaged newest checkpoint). For every example the database
+knows, the trainer's query book is compared with the database's latest state and the difference
+is applied, so no acknowledged answer, skip or undo is lost:
+
+* an example the checkpoint already has pending, answered or skipped is fixed at once;
+* an example asked after the checkpoint: in continuous mode it is queued and applied at once;
+  in synchronous mode the resumed run asks the same round again (same seed, same state), so
+  its answer is handed back when that round asks for it (the expert is not asked twice, an
+  oracle's answer is not recorded twice) — which keeps a resumed run identical to an
+  uninterrupted one.
+"""
+
+from app.engine.events import Callbacks, Query
+
+
+def book_state(book, example: int) -> tuple[str, float | None]:
+    if example in book.answered:
+        return "answered", book.answered[example]
+    if example in book.skipped:
+        return "skipped", None
+    if example in book.pending:
+        return "pending", None
+    return "unknown", None
+
+
+def _apply_state(trainer, example: int, kind: str, level: float | None) -> None:
+    if kind == "answered":
+        trainer._apply("answer", example, level)
+    elif kind == "skipped":
+        trainer._apply("skip", example, None)
+
+
+class Recovery:
+    """Answers of rounds that the resumed run will ask again (synchronous mode)."""
+
+    def __init__(self, trainer, deferred: dict[int, tuple[str, float | None, int]], store, warn):
+        self.trainer = trainer
+        self.deferred = deferred  # example → (kind, level, round)
+        self.store = store
+        self.warn = warn
+
+    def take(self, queries: list[Query]) -> dict[int, tuple[str, float | None]]:
+        """The recovered answers of this round's queries. Recovered answers of this or earlier
+        rounds that the round did not ask again (it should not happen: the resumed run is
+        deterministic) are queued and applied too, with a warning."""
+        round_now = self.trainer.round
+        asked = {q.example_id for q in queries}
+        matched = {e: self.deferred.pop(e)[:2] for e in list(self.deferred) if e in asked}
+        late = {e: v[:2] for e, v in self.deferred.items() if v[2] <= round_now}
+        for example in late:
+            del self.deferred[example]
+        if late:
+            self.warn(f"{len(late)} recovered answer(s) were not asked again in round {round_now}: applied now")
+            for example, (kind, level) in late.items():
+                self.trainer.book.issue([self.trainer._query_for(example)])
+                self.trainer.inbox.put(_message(example, kind, level))
+        return matched
+
+    def flush(self) -> None:
+        """End of training: whatever is left goes into the level table directly."""
+        if not self.deferred:
+            return
+        self.warn(f"{len(self.deferred)} recovered answer(s) were not asked again before the end: applied now")
+        for example, (kind, level, _) in sorted(self.deferred.items()):
+            if self.trainer.book.pending.get(example) is None:
+                self.trainer.book.issue([self.trainer._query_for(example)])
+            _apply_state(self.trainer, example, kind, level)
+        self.deferred.clear()
+
+
+def _message(example: int, kind: str, level):
+    return ("answer", example, level) if kind == "answered" else ("skip", example, None)
+
+
+def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -> dict[int, tuple[str, float | None, int]]:
+    """Apply the database's state to the trainer's book and level table; returns the answers to
+    hand back when their round is asked again (synchronous mode)."""
+    book = trainer.book
+    synchronous = trainer.settings.mode == "synchronous"
+    size = len(trainer.table)
+    deferred = {}
+    for example, (want, level, round_) in sorted(status.items()):
+        if not 0 <= example < size:
+            warn(f"answer for example {example} ignored: the dataset has only {size} training examples")
+            continue
+        have, have_level = book_state(book, example)
+        if (have, have_level) == (want, level):
+            continue
+        if have == "unknown":
+            if synchronous and want != "pending":
+                deferred[example] = (want, level, round_)
+                continue
+            book.issue([trainer._query_for(example)])
+        elif have in ("answered", "skipped"):
+            trainer._apply("undo", example, None)  # back in the queue, level restored
+        _apply_state(trainer, example, want, level)
+    return deferred
+
+
+class ResumeCallbacks(Callbacks):
+    """Wraps the caller's callbacks after a resume: announces the restored queue once, hands
+    recovered answers back to the rounds that ask for them, forwards everything else."""
+
+    def __init__(self, inner: Callbacks, trainer, recovery: Recovery | None, announce: list[Query], hand_back: bool):
+        self.inner = inner
+        self.trainer = trainer
+        self.recovery = recovery
+        self._announce = announce
+        self.hand_back = hand_back  # False when an oracle answers (ResumeOracle hands back then)
+
+    def __getattr__(self, name):  # anything the caller's object offers beyond Callbacks
+        return getattr(self.inner, name)
+
+    def on_progress(self, progress) -> None:
+        if self._announce:
+            queries, self._announce = self._announce, []
+            self.inner.on_queries(queries)
+        if self.recovery is not None and progress.phase == "eval" and self.trainer.epoch >= self.trainer.settings.epochs:
+            self.recovery.flush()
+        self.inner.on_progress(progress)
+
+    def on_metrics(self, metrics) -> None:
+        self.inner.on_metrics(metrics)
+
+    def on_queries(self, queries) -> None:
+        if self.recovery is not None and self.hand_back:
+            matched = self.recovery.take(queries)
+            for example, (kind, level) in matched.items():
+                self.trainer.inbox.put(_message(example, kind, level))  # durable already: not recorded again
+            queries = [q for q in queries if q.example_id not in matched]
+        if queries:
+            self.inner.on_queries(queries)
+
+    def on_levels_changed(self) -> None:
+        self.inner.on_levels_changed()
+
+    def on_warning(self, message: str) -> None:
+        self.inner.on_warning(message)
+
+
+class ResumeOracle:
+    """Wraps an oracle after a resume: recovered answers replace the oracle's for the queries a
+    round asks again, and the store is told not to record them a second time."""
+
+    def __init__(self, inner, recovery: Recovery):
+        self.inner = inner
+        self.recovery = recovery
+        self.name = inner.name
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def answer(self, queries: list[Query]) -> list[float | None]:
+        # Ask the oracle anyway: a stateful oracle (annotator noise) keeps its random sequence.
+        answers = self.inner.answer(queries)
+        matched = self.recovery.take(queries)
+        out = []
+        for query, level in zip(queries, answers):
+            if query.example_id in matched:
+                kind, level = matched[query.example_id]
+                level = level if kind == "answered" else None
+                self.recovery.store.expect_again(query.example_id, level)
+            out.append(level)
+        return out
