@@ -152,7 +152,11 @@ def _zoom_operator(h: int, w: int, factors: tuple) -> tuple[torch.Tensor | None,
         else:
             pieces.append((a, b, count))
     if h * w <= 1024:
-        full = sum(count * torch.kron(a, b) for a, b, count in pieces) / (len(factors) + 1)
+        a = torch.stack([p[0] for p in pieces])
+        b = torch.stack([p[1] for p in pieces])
+        weights = torch.tensor([float(p[2]) for p in pieces])
+        # Σ count · kron(A, B): the operator on row-major flattened images
+        full = torch.einsum("z,zij,zkl->ikjl", weights, a, b).reshape(h * w, h * w) / (len(factors) + 1)
         return full, []
     return None, pieces
 

@@ -71,10 +71,16 @@ def frost_textures() -> torch.Tensor:
     grain = ops.gaussian_filter(torch.rand(k, 1, s, s, generator=g), 0.8, "wrap")
     grain = (grain - grain.mean()) / grain.std()
     haze = ops.plasma_fractal(k, s, 2.0, g).unsqueeze(1)
-    v = 0.55 * needles.clamp(0, 1) ** 0.8 + 0.35 * haze + 0.05 * grain + 0.1
-    v = v.clamp(0, 1)
-    tint = torch.tensor([0.86, 0.93, 1.0]).view(1, 3, 1, 1)
-    return (v * tint * 255).clamp(0, 255)
+    v = 0.6 * needles.clamp(0, 1) ** 0.8 + 0.3 * haze + 0.08 * grain
+    v = (v - v.mean((2, 3), keepdim=True)) / v.std(dim=(2, 3), keepdim=True)
+    # brightness, contrast and tint of the reference's five photographs (measured at the
+    # CIFAR-10-C crop scale): from a bright white rime to a darker blue-green ice
+    # (frost2 and frost3 of the reference are the same photograph)
+    stats = torch.tensor([[131.0, 20.0], [207.0, 22.0], [207.0, 22.0], [152.0, 29.0], [123.0, 43.0]])[:k]
+    tints = torch.tensor([[0.47, 0.90, 1.0], [0.94, 0.96, 1.0], [0.94, 0.96, 1.0], [0.83, 0.93, 1.0],
+                          [0.83, 0.92, 1.0]])[:k]
+    luminance = v * stats[:, 1].view(k, 1, 1, 1) + stats[:, 0].view(k, 1, 1, 1)
+    return (luminance * (tints / tints.mean(1, keepdim=True)).view(k, 3, 1, 1)).clamp(0, 255)
 
 
 def frost(x: torch.Tensor, params: tuple, g: torch.Generator) -> torch.Tensor:
