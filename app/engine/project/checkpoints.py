@@ -1,6 +1,7 @@
 """Checkpoints: one file per epoch in checkpoints/, written atomically, the last KEEP kept.
 
-File format: MAGIC, the SHA-256 of the payload, then the payload (torch.save bytes). The digest
+File format: MAGIC, the payload's length (8 bytes, big-endian) and SHA-256, then the payload
+(torch.save bytes). The digest
 catches any damage (a torn write, a flipped bit, a truncated copy), not only the ones that make
 torch.load fail, so a damaged checkpoint is never resumed from.
 """
@@ -16,6 +17,7 @@ import torch
 from app.engine.project.faults import os_error
 
 MAGIC = b"AQPLCKP1"
+HEADER = len(MAGIC) + 8 + 32
 KEEP = 3
 _NAME = re.compile(r"^epoch-(\d+)\.ckpt$")
 
@@ -75,7 +77,8 @@ def write_checkpoint(folder: Path, epoch: int, payload: dict) -> Path:
     torch.save(payload, buffer)
     body = buffer.getvalue()
     path = checkpoint_path(folder, epoch)
-    write_atomic(path, MAGIC + hashlib.sha256(body).digest() + body, f"save the checkpoint of epoch {epoch}")
+    header = MAGIC + len(body).to_bytes(8, "big") + hashlib.sha256(body).digest()
+    write_atomic(path, header + body, f"save the checkpoint of epoch {epoch}")
     prune(folder)
     return path
 
@@ -85,9 +88,14 @@ def read_checkpoint(path: Path) -> dict:
         data = path.read_bytes()
     except OSError as exc:
         raise CorruptCheckpoint(f"unreadable ({exc.strerror or exc})") from None
-    if len(data) < len(MAGIC) + 32 or not data.startswith(MAGIC):
-        raise CorruptCheckpoint("truncated or not a checkpoint")
-    digest, body = data[len(MAGIC) : len(MAGIC) + 32], data[len(MAGIC) + 32 :]
+    if not data.startswith(MAGIC[: len(data)]) or (len(data) >= len(MAGIC) and not data.startswith(MAGIC)):
+        raise CorruptCheckpoint("not a checkpoint (unknown header)")
+    if len(data) < HEADER:
+        raise CorruptCheckpoint(f"truncated ({len(data)} bytes)")
+    length = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 8], "big")
+    digest, body = data[len(MAGIC) + 8 : HEADER], data[HEADER:]
+    if len(body) != length:
+        raise CorruptCheckpoint(f"truncated ({len(body)} of {length} bytes)")
     if hashlib.sha256(body).digest() != digest:
         raise CorruptCheckpoint("damaged (checksum mismatch)")
     try:

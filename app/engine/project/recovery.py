@@ -79,7 +79,9 @@ def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -
     """Apply the database's state to the trainer's book and level table; returns the answers to
     hand back when their round is asked again (synchronous mode)."""
     book = trainer.book
-    synchronous = trainer.settings.mode == "synchronous"
+    # Deferring only makes sense while the round that asked will run again.
+    rounds_ahead = any(epoch > trainer.epoch for epoch in trainer.rounds)
+    synchronous = trainer.settings.mode == "synchronous" and rounds_ahead
     size = len(trainer.table)
     deferred = {}
     for example, (want, level, round_) in sorted(status.items()):
