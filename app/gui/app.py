@@ -1,0 +1,58 @@
+"""QApplication setup and the entry point `launch()` (see app/gui/__init__.py)."""
+
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from app.gui import theme
+from app.gui.errors import install_excepthook
+
+APP_NAME = "AQPL Studio"
+ORGANISATION = "AQPL Studio"
+
+
+def application() -> QApplication:
+    """The process's QApplication (created once), styled and named."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setStyleSheet(theme.STYLE_SHEET)
+    icon = app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    return app
+
+
+def app_icon() -> QIcon | None:
+    from app.resources import resources_dir
+
+    for name in ("aqpl-studio.svg", "aqpl-studio-256.png"):
+        path = resources_dir() / "icons" / name
+        if path.is_file():
+            return QIcon(str(path))
+    return None
+
+
+def launch(overrides: dict, simulate_oracle: bool = False, project: str | None = None) -> int:
+    from app.gui.main_window import MainWindow
+    from app.gui.prepare import SessionRequest
+
+    app = application()
+    window = MainWindow()
+    install_excepthook(window.show_error)
+    window.show()
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if overrides.get("method") == "all":
+        overrides.pop("method")  # five trainings are a headless job; the window runs one
+    if project:
+        QTimer.singleShot(0, lambda: window.open_project(project, {"device": overrides.get("device")}, watch=simulate_oracle))
+    elif simulate_oracle:
+        QTimer.singleShot(0, lambda: window.start_session(SessionRequest(overrides=overrides, watch=True)))
+    elif overrides and overrides != {"dataset": "embedded"}:
+        QTimer.singleShot(0, lambda: window.new_session(prefill=overrides))
+    return app.exec()

@@ -1,0 +1,66 @@
+"""Histogram of the current perturbation levels, stacked by where each level came from
+(initial, adapted by CAT, set by the expert). Fed by level-table snapshots from the worker."""
+
+import pyqtgraph as pg
+import torch
+
+from app.gui import theme
+from app.gui.plot_style import make_plot
+
+
+def level_counts(level: torch.Tensor, source: torch.Tensor, grid: list[float]) -> torch.Tensor:
+    """(3, len(grid)) counts: each level goes to its nearest grid level (CAT's steps may fall
+    between grid levels), one row per source."""
+    grid_t = torch.tensor(grid, dtype=level.dtype)
+    bins = torch.bucketize(level, (grid_t[1:] + grid_t[:-1]) / 2) if len(grid) > 1 else torch.zeros_like(level, dtype=torch.long)
+    counts = torch.zeros(3, len(grid), dtype=torch.long)
+    counts.index_put_((source.long().clamp(0, 2), bins), torch.ones_like(bins), accumulate=True)
+    return counts
+
+
+class LevelHistogram:
+    def __init__(self):
+        self.widget = make_plot("Levels now, by source", "level σ", "examples")
+        self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT)
+        self.bars: list[pg.BarGraphItem] = []
+        self.snapshot = None
+        self.counts: torch.Tensor | None = None
+        self.dirty = False
+        self._grid: list[float] | None = None
+
+    def set_snapshot(self, snapshot) -> None:
+        self.snapshot = snapshot
+        self.dirty = True
+
+    def clear(self) -> None:
+        self.snapshot, self.counts, self._grid = None, None, None
+        for bar in self.bars:
+            self.widget.removeItem(bar)
+        self.bars = []
+        self.legend.clear()
+        self.dirty = False
+
+    def redraw(self) -> None:
+        self.dirty = False
+        if self.snapshot is None:
+            return
+        grid = self.snapshot.grid
+        self.counts = level_counts(self.snapshot.level, self.snapshot.source, grid)
+        if grid != self._grid:
+            self._grid = grid
+            axis = self.widget.getAxis("bottom")
+            step = max(1, len(grid) // 6)
+            axis.setTicks([[(i, f"{g:g}") for i, g in enumerate(grid) if i % step == 0 or i == len(grid) - 1]])
+        x = list(range(len(grid)))
+        base = torch.zeros(len(grid), dtype=torch.long)
+        if not self.bars:
+            for colour, name in zip(theme.SOURCE_COLOURS, theme.SOURCE_NAMES):
+                bar = pg.BarGraphItem(x=x, height=[0] * len(x), width=0.8, brush=colour, pen=pg.mkPen("w", width=0.5), name=name)
+                self.widget.addItem(bar)
+                self.bars.append(bar)
+        self.legend.clear()
+        for row, (bar, name) in enumerate(zip(self.bars, theme.SOURCE_NAMES)):
+            heights = self.counts[row]
+            bar.setOpts(x=x, y0=base.tolist(), height=heights.tolist(), width=0.8)
+            self.legend.addItem(bar, f"{name} ({int(heights.sum())})")
+            base = base + heights

@@ -1,0 +1,178 @@
+"""Live plots: the robustness curve after each evaluation (older curves faded), Clean /
+Gaussian / All accuracy against answers given, the training loss, and the level histogram.
+
+New data only marks a plot dirty; a timer redraws dirty plots at most every REDRAW_MS, so a
+burst of progress reports never turns into a burst of redraws (plotting never slows training
+or the UI).
+"""
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from app.engine.events import Metrics, Progress
+from app.gui import theme
+from app.gui.level_histogram import LevelHistogram
+from app.gui.plot_style import make_plot
+
+REDRAW_MS = 500
+MAX_CURVES = 12  # robustness curves kept on screen (older ones drop off)
+
+
+def _faded(colour: str, alpha: int) -> QColor:
+    c = QColor(colour)
+    c.setAlpha(alpha)
+    return c
+
+
+class RobustnessPlot:
+    def __init__(self):
+        self.widget = make_plot("Robustness: accuracy against noise σ", "noise σ", "accuracy %")
+        self.widget.setYRange(0, 100, padding=0.02)
+        self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT)
+        self.curves: list[Metrics] = []
+        self.items: list[pg.PlotDataItem] = []
+        self.dirty = False
+
+    def add(self, metrics: Metrics) -> None:
+        self.curves.append(metrics)
+        self.dirty = True
+
+    def clear(self) -> None:
+        self.curves = []
+        for item in self.items:
+            self.widget.removeItem(item)
+        self.items = []
+        self.legend.clear()
+        self.dirty = False
+
+    def redraw(self) -> None:
+        self.dirty = False
+        shown = self.curves[-MAX_CURVES:]
+        while len(self.items) < len(shown):
+            self.items.append(self.widget.plot([], []))
+        self.legend.clear()
+        for i, (item, m) in enumerate(zip(self.items, shown)):
+            latest = i == len(shown) - 1
+            age = len(shown) - 1 - i
+            alpha = 255 if latest else max(35, 150 - 18 * age)  # older curves fade out
+            colour = "#111827" if m.final else theme.ACCENT
+            item.setData(m.curve_levels, m.curve_accuracy)
+            item.setPen(pg.mkPen(_faded(colour, alpha), width=3 if latest else 1.5))
+            item.setSymbol("o" if latest else None)
+            item.setSymbolSize(5)
+            item.setSymbolBrush(_faded(colour, alpha))
+            item.setSymbolPen(None)
+            item.setZValue(i)
+        if shown:
+            m = shown[-1]
+            label = "final" if m.final else f"epoch {m.epoch}"
+            self.legend.addItem(self.items[len(shown) - 1], f"{label} · {m.answers} answers")
+
+
+class AccuracyPlot:
+    """Clean after every evaluation; Gaussian and All where the evaluation has them (the
+    final one, which runs the corruption suite)."""
+
+    def __init__(self):
+        self.widget = make_plot("Accuracy against answers given", "answers", "accuracy %")
+        self.legend = self.widget.addLegend(offset=(-10, -10), labelTextColor=theme.TEXT)
+        self.points: dict[str, list[tuple[float, float]]] = {k: [] for k in theme.METRIC_COLOURS}
+        self.items = {}
+        for name, colour in theme.METRIC_COLOURS.items():
+            self.items[name] = self.widget.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6,
+                                                symbolBrush=colour, symbolPen=None, name=name.capitalize())
+        self.by_epoch = False
+        self.dirty = False
+
+    def set_x_axis(self, by_epoch: bool) -> None:
+        """Methods without queries have no answers to count: accuracy against epochs."""
+        self.by_epoch = by_epoch
+        self.widget.setLabel("bottom", "epoch" if by_epoch else "answers")
+        self.widget.setTitle("Accuracy against epochs" if by_epoch else "Accuracy against answers given", color=theme.TEXT, size="11pt")
+
+    def add(self, metrics: Metrics) -> None:
+        x = metrics.epoch if self.by_epoch else metrics.answers
+        for name in self.points:
+            value = getattr(metrics, name)
+            if value is not None:
+                self.points[name].append((x, value))
+        self.dirty = True
+
+    def clear(self) -> None:
+        for name in self.points:
+            self.points[name] = []
+            self.items[name].setData([], [])
+        self.dirty = False
+
+    def redraw(self) -> None:
+        self.dirty = False
+        for name, points in self.points.items():
+            self.items[name].setData([p[0] for p in points], [p[1] for p in points])
+
+
+class LossPlot:
+    def __init__(self):
+        self.widget = make_plot("Training loss", "step", "loss (epoch mean so far)")
+        self.item = self.widget.plot([], [], pen=pg.mkPen(theme.ACCENT, width=1.5))
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.dirty = False
+
+    def add(self, progress: Progress) -> None:
+        if progress.loss is None or progress.phase != "train" or (self.steps and progress.step <= self.steps[-1]):
+            return
+        self.steps.append(progress.step)
+        self.losses.append(progress.loss)
+        self.dirty = True
+
+    def clear(self) -> None:
+        self.steps, self.losses = [], []
+        self.item.setData([], [])
+        self.dirty = False
+
+    def redraw(self) -> None:
+        self.dirty = False
+        self.item.setData(self.steps, self.losses)
+
+
+class PlotsPanel(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.robustness = RobustnessPlot()
+        self.accuracy = AccuracyPlot()
+        self.loss = LossPlot()
+        self.levels = LevelHistogram()
+        self.plots = (self.robustness, self.accuracy, self.loss, self.levels)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        for i, plot in enumerate(self.plots):
+            layout.addWidget(plot.widget, i // 2, i % 2)
+        self.redraws = 0  # how many plot redraws happened (tests, benchmark)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw_dirty)
+        self.timer.start()
+
+    def reset(self, by_epoch: bool = False) -> None:
+        for plot in self.plots:
+            plot.clear()
+        self.accuracy.set_x_axis(by_epoch)
+
+    def add_metrics(self, metrics: Metrics) -> None:
+        self.robustness.add(metrics)
+        self.accuracy.add(metrics)
+
+    def add_progress(self, progress: Progress) -> None:
+        self.loss.add(progress)
+
+    def set_levels(self, snapshot) -> None:
+        self.levels.set_snapshot(snapshot)
+
+    def redraw_dirty(self) -> None:
+        for plot in self.plots:
+            if plot.dirty:
+                plot.redraw()
+                self.redraws += 1

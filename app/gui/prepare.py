@@ -1,0 +1,155 @@
+"""Everything a session needs before its first batch: dataset, settings, project, oracle, trainer.
+
+Plain Python (no Qt): the worker runs it in the training thread, tests call it directly. Slow
+steps (loading a dataset, training the simulated oracle's reference model) report progress
+through `report(label, done, total)` and stop early when `cancelled()` turns true.
+"""
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from app.engine.data import Dataset, load_dataset
+from app.engine.errors import SettingsError
+from app.engine.events import Callbacks, Metrics
+from app.engine.settings import Settings, defaults_for
+
+# What the desktop app changes from the headless defaults: the expert answers while training
+# runs (METHOD.md, continuous mode), so nobody waits.
+GUI_DEFAULTS = {"mode": "continuous"}
+
+
+class Cancelled(Exception):
+    """The user cancelled while the session was being prepared."""
+
+
+@dataclass
+class SessionRequest:
+    """What to start: a new session from setting overrides, or an existing project."""
+
+    overrides: dict = field(default_factory=dict)
+    project: str | None = None  # new session: the folder to create (None: no project); open: the folder
+    open_existing: bool = False
+    watch: bool = False  # the simulated oracle answers through the query panel
+    load_suite: bool = True  # the corruption suite for the final Gaussian / All scores
+    dataset: Dataset | None = None  # given instead of loaded (tests and benchmarks)
+
+    def describe(self) -> str:
+        if self.open_existing:
+            return f"project {self.project}"
+        o = self.overrides
+        return f"{o.get('method', 'aqpl-cat')} on {o.get('dataset', 'embedded')}"
+
+
+@dataclass
+class PreparedSession:
+    settings: Settings
+    dataset: Dataset
+    trainer: object  # app.engine.trainer.Trainer
+    project: object | None = None  # app.engine.project.Project
+    oracle: object | None = None  # watch mode: answers the queries through the panel
+    history: list[Metrics] = field(default_factory=list)  # earlier evaluations of a reopened project
+    answered_before: int = 0  # answers applied before this session (resumed projects)
+
+    @property
+    def project_path(self) -> str | None:
+        return str(self.project.path) if self.project is not None else None
+
+
+def default_project_folder(root: Path, overrides: dict) -> Path:
+    """A new, unique folder per session, named so a person can tell projects apart."""
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    name = f"{overrides.get('dataset', 'embedded')}-{overrides.get('method', 'aqpl-cat')}-{stamp}"
+    path = root / name
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = root / f"{name}-{suffix}"
+    return path
+
+
+def settings_for(family: str, overrides: dict) -> Settings:
+    """GUI defaults under the caller's overrides; raises SettingsError on bad values."""
+    values = {**GUI_DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
+    if values.get("method") == "all":
+        raise SettingsError("method 'all' runs five trainings and needs no expert: run it headless (python -m app --simulate-oracle)")
+    try:
+        return defaults_for(family, **values).validate()
+    except TypeError as exc:  # an override that is no setting
+        raise SettingsError(f"unknown setting in {sorted(values)}: {exc}") from None
+
+
+def prepare_session(request: SessionRequest, callbacks: Callbacks, report=None, cancelled=lambda: False) -> PreparedSession:
+    report = report or (lambda label, done, total: None)
+
+    def step(done: int, total: int, label: str) -> None:
+        if cancelled():
+            raise Cancelled()
+        report(label, done, total)
+
+    project = None
+    if request.open_existing:
+        from app.engine.project import Project
+
+        report(f"opening project {request.project}", 0, 0)
+        project = Project.open(request.project)
+        try:
+            settings = project.settings
+            if request.overrides.get("device"):  # the machine's choice, not the experiment's
+                settings = replace(settings, device=request.overrides["device"])
+                project.settings = settings
+            report(f"loading dataset {settings.dataset}", 0, 0)
+            dataset = request.dataset or project.load_dataset()
+        except BaseException:
+            project.close()
+            raise
+    else:
+        overrides = {**GUI_DEFAULTS, **request.overrides}
+        name = overrides.get("dataset", "embedded")
+        report(f"loading dataset {name}", 0, 0)
+        dataset = request.dataset or load_dataset(name, overrides.get("data_dir"), overrides.get("image_size"))
+        settings = settings_for(dataset.family, overrides)
+        if request.project:
+            from app.engine.project import Project
+
+            project = Project.create(request.project, settings)
+    try:
+        for message in dataset.extra.get("warnings", []):
+            callbacks.on_warning(message)
+        if cancelled():
+            raise Cancelled()
+        oracle = _watch_oracle(dataset, settings, step) if request.watch else None
+        report("building the model", 0, 0)
+        if project is not None:
+            trainer = project.make_trainer(dataset, oracle=None, callbacks=callbacks)
+            history = project.metrics_history()
+        else:
+            from app.engine.trainer import Trainer
+
+            trainer = Trainer(settings, dataset, oracle=None, callbacks=callbacks)
+            history = []
+    except BaseException:
+        if project is not None:
+            project.close()
+        raise
+    return PreparedSession(
+        settings=settings, dataset=dataset, trainer=trainer, project=project, oracle=oracle,
+        history=history, answered_before=trainer.book.used,
+    )
+
+
+def _watch_oracle(dataset: Dataset, settings: Settings, step):
+    """The simulated oracle of watch mode, its conform levels ready (trained once, then cached)."""
+    from app.engine.device import pick_device
+    from app.engine.oracle import NoisyOracle, SimulatedOracle
+
+    device, _ = pick_device(settings.device)
+    oracle = SimulatedOracle(dataset, settings.grid, settings.reference_model, settings.reference_epochs, device, step)
+    started = time.perf_counter()
+    step(0, 1, "simulated oracle: conform levels (the first time trains a reference model)")
+    oracle.levels()
+    step(1, 1, f"simulated oracle ready ({time.perf_counter() - started:.0f} s)")
+    if settings.annotator_noise > 0:
+        return NoisyOracle(oracle, settings.annotator_noise, settings.seed)
+    return oracle

@@ -1,0 +1,346 @@
+"""The query panel: the queried example at every candidate level, the expert picks one.
+
+The example is shown with one noise pattern scaled to every level of the grid (the paper's
+query type); the expert picks the largest level at which it is still recognisable as its class
+by click, by number key (0-9 pick candidates 0-9), or with the arrow keys and Enter. Backspace
+undoes (unlimited), Shift+Backspace redoes, S skips. Answers go straight to the sink (the
+trainer: thread-safe, stored durably when a project is open); the panel keeps its own queue.
+"""
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget,
+)
+
+from app.engine.data.dataset import to_float
+from app.engine.errors import AQPLError
+from app.engine.events import Query
+from app.engine.perturb import candidate_images
+from app.gui.candidate_tile import CandidateTile
+from app.gui.predictions import Predictor
+from app.gui.qimage import to_qimage
+from app.gui.query_queue import Answer, QueryQueue
+
+DIGIT_KEYS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(10)}
+
+
+class QueryPanel(QFrame):
+    answered = Signal(object)  # Answer, after the sink accepted it
+    undone = Signal(object)  # Answer taken back
+    query_shown = Signal(object)  # Query now on screen (None: queue empty)
+    predictions_toggled = Signal(bool)
+    failed = Signal(str)  # an answer the sink refused (e.g. the project's disk is full)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.queue = QueryQueue()
+        self.sink = None  # submit_answer / submit_skip / submit_undo: the trainer
+        self.dataset = None
+        self.budget = 0
+        self.answered_before = 0
+        self.accepting = False  # answers go to a running trainer
+        self.cursor = 0
+        self.tiles: list[CandidateTile] = []
+        self.images = None  # candidates of the current query (L, C, H, W)
+        self.shown: Query | None = None
+        self.predictor: Predictor | None = None
+        self._predictor_spec = None
+        self._model_state = None
+        self._empty_text = "Start a session: File → New session (Ctrl+N), or open a project (Ctrl+O)."
+        self._build()
+        self._refresh()
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 14, 16, 12)
+        self.title = QLabel(objectName="title")
+        self.title.setWordWrap(True)
+        self.subtitle = QLabel(objectName="subtitle")
+        outer.addWidget(self.title)
+        outer.addWidget(self.subtitle)
+
+        self.stack = QStackedLayout()
+        self.empty = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(8)
+        self.grid.setContentsMargins(0, 8, 0, 8)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.grid_host)
+        outer.addLayout(self.stack, 1)
+
+        buttons = QHBoxLayout()
+        self.skip_button = QPushButton("Skip  (S)")
+        self.undo_button = QPushButton("Undo  (⌫)")
+        self.redo_button = QPushButton("Redo  (⇧⌫)")
+        self.predictions_box = QCheckBox("Show the model's prediction at each level")
+        self.predictions_box.setToolTip("Off by default: seeing the model's guess can bias your answer.")
+        for widget in (self.skip_button, self.undo_button, self.redo_button, self.predictions_box):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the panel
+        self.skip_button.clicked.connect(self.skip)
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button.clicked.connect(self.redo)
+        self.predictions_box.toggled.connect(self._on_predictions_toggled)
+        buttons.addWidget(self.skip_button)
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.redo_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.predictions_box)
+        outer.addLayout(buttons)
+        self.status = QLabel(objectName="hint")
+        outer.addWidget(self.status)
+
+    # -- session wiring --------------------------------------------------------------------------
+    def attach(self, sink, dataset, settings, budget: int, answered_before: int = 0) -> None:
+        """A session's trainer is ready: answers go to it from now on."""
+        self.queue.clear()
+        self.sink, self.dataset = sink, dataset
+        self.budget, self.answered_before = budget, answered_before
+        self.accepting = True
+        self._predictor_spec = (settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size)
+        self.predictor, self._model_state = None, None
+        if not settings.uses_queries:
+            self._empty_text = f"{settings.method.upper()} asks no questions: watch the plots while it trains."
+        else:
+            first = max(settings.warmup_epochs, 1)
+            self._empty_text = (
+                f"No queries yet. The first ones come after the warm-up (epoch {first}); "
+                "in continuous mode training goes on while you answer."
+            )
+        self._show_current()
+
+    def finish(self, message: str) -> None:
+        """The session ended: nothing more can be answered."""
+        self.accepting = False
+        self.sink = None
+        self.queue.clear()
+        self._empty_text = message
+        self._show_current()
+
+    def set_empty_text(self, text: str) -> None:
+        self._empty_text = text
+        self._refresh()
+
+    def add_queries(self, queries: list[Query]) -> None:
+        had_current = self.queue.current is not None
+        if self.queue.add(queries) and not had_current:
+            self._show_current()
+        else:
+            self._refresh()
+
+    # -- answering -------------------------------------------------------------------------------
+    def answer_index(self, index: int, source: str = "expert") -> bool:
+        query = self.queue.current
+        if query is None or not 0 <= index < len(query.grid):
+            return False
+        return self.answer_level(query.grid[index], source)
+
+    def answer_level(self, level: float | None, source: str = "expert") -> bool:
+        """Submit an answer (None: skip) for the query on screen."""
+        query = self.queue.current
+        if query is None or not self.accepting:
+            return False
+        taken = self.queue.elapsed()
+        try:  # stored durably first: only then does the panel move on
+            if level is None:
+                self.sink.submit_skip(query.example_id, taken, source=source)
+            else:
+                self.sink.submit_answer(query.example_id, float(level), taken, source=source)
+        except AQPLError as exc:
+            self.failed.emit(str(exc))
+            return False
+        answer = self.queue.answer(level, source, taken)
+        self.answered.emit(answer)
+        self._show_current()
+        return True
+
+    def skip(self) -> bool:
+        return self.answer_level(None)
+
+    def undo(self) -> Answer | None:
+        if not self.accepting or not self.queue.done:
+            return None
+        try:
+            self.sink.submit_undo(self.queue.done[-1].query.example_id)
+        except AQPLError as exc:
+            self.failed.emit(str(exc))
+            return None
+        answer = self.queue.undo()
+        self.undone.emit(answer)
+        self._show_current(select=answer.query.grid.index(answer.level) if answer.level in answer.query.grid else None)
+        return answer
+
+    def redo(self) -> Answer | None:
+        if not self.accepting or not self.queue.undone:
+            return None
+        answer = self.queue.undone[-1]
+        example = answer.query.example_id
+        try:
+            if answer.skipped:
+                self.sink.submit_skip(example, answer.time_taken_s, source=answer.source)
+            else:
+                self.sink.submit_answer(example, answer.level, answer.time_taken_s, source=answer.source)
+        except AQPLError as exc:
+            self.failed.emit(str(exc))
+            return None
+        self.queue.redo()
+        self.answered.emit(answer)
+        self._show_current()
+        return answer
+
+    def move_cursor(self, delta: int) -> None:
+        if self.tiles and self.queue.current is not None:
+            self.cursor = min(max(self.cursor + delta, 0), len(self.tiles) - 1)
+            self._update_tiles()
+
+    def select_level(self, level: float) -> None:
+        """Put the cursor on the candidate nearest `level` (the watch bot shows its choice)."""
+        query = self.queue.current
+        if query is not None:
+            self.cursor = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - level))
+            self._update_tiles()
+
+    def handle_key(self, event: QKeyEvent) -> bool:
+        """The panel's keys; returns whether the key was one of them."""
+        key, mods = event.key(), event.modifiers()
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        if key == Qt.Key.Key_Backspace or (ctrl and key == Qt.Key.Key_Z):
+            self.redo() if shift else self.undo()
+        elif ctrl and key == Qt.Key.Key_Y:
+            self.redo()
+        elif ctrl or mods & Qt.KeyboardModifier.AltModifier:
+            return False
+        elif key in DIGIT_KEYS:
+            self.answer_index(DIGIT_KEYS[key])
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.answer_index(self.cursor)
+        elif key == Qt.Key.Key_Left:
+            self.move_cursor(-1)
+        elif key == Qt.Key.Key_Right:
+            self.move_cursor(1)
+        elif key == Qt.Key.Key_Up:
+            self.move_cursor(-self._columns())
+        elif key == Qt.Key.Key_Down:
+            self.move_cursor(self._columns())
+        elif key == Qt.Key.Key_S:
+            self.skip()
+        elif key == Qt.Key.Key_P:
+            self.predictions_box.toggle()
+        else:
+            return False
+        return True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    # -- predictions -----------------------------------------------------------------------------
+    def _on_predictions_toggled(self, on: bool) -> None:
+        self.predictions_toggled.emit(on)
+        self._update_predictions()
+
+    def set_model_state(self, state: dict) -> None:
+        """A fresh CPU copy of the model from the worker."""
+        self._model_state = state
+        if self.predictor is not None:
+            self.predictor.load(state)
+        self._update_predictions()
+
+    def _update_predictions(self) -> None:
+        show = self.predictions_box.isChecked() and self.images is not None and self._model_state is not None
+        if show and self.predictor is None and self._predictor_spec is not None:
+            self.predictor = Predictor(*self._predictor_spec)
+            self.predictor.load(self._model_state)
+        if not show or self.predictor is None:
+            for tile in self.tiles:
+                tile.set_prediction(None)
+            return
+        classes, confidence = self.predictor.predict(self.images)
+        names = self.dataset.classes
+        for tile, cls, p in zip(self.tiles, classes, confidence):
+            tile.set_prediction((f"{names[cls]} {p:.0%}", cls == self.shown.label))
+
+    # -- display ---------------------------------------------------------------------------------
+    def _columns(self) -> int:
+        count = len(self.tiles)
+        return count if count <= 6 else math.ceil(count / 2)
+
+    def _show_current(self, select: int | None = None) -> None:
+        query = self.queue.current
+        if query is not self.shown:
+            self.shown = query
+            self.queue.mark_shown()
+            if query is not None:
+                self._render(query, select)
+            else:
+                self.images = None
+            self.query_shown.emit(query)
+        self._refresh()
+        if query is not None and self.isVisible() and not self.hasFocus():
+            window_focus = self.window().focusWidget() if self.window() else None
+            if window_focus is None or window_focus.focusPolicy() == Qt.FocusPolicy.NoFocus or not window_focus.isVisible():
+                self.setFocus()
+
+    def _render(self, query: Query, select: int | None) -> None:
+        x = to_float(self.dataset.train_x[query.example_id])
+        self.images = candidate_images(x, query.example_id, query.grid, query.noise_seed)
+        if len(self.tiles) != len(query.grid):
+            for tile in self.tiles:
+                tile.deleteLater()
+            self.tiles = [CandidateTile(i, self.grid_host) for i in range(len(query.grid))]
+            columns = self._columns()
+            for i, tile in enumerate(self.tiles):
+                tile.clicked.connect(self.answer_index)
+                self.grid.addWidget(tile, i // columns, i % columns)
+        for i, (tile, level) in enumerate(zip(self.tiles, query.grid)):
+            tile.set_candidate(to_qimage(self.images[i]), level, str(i) if i < 10 else "")
+        current = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - query.level))
+        self.cursor = current if select is None else select
+        self._update_tiles()
+        self._update_predictions()
+
+    def _update_tiles(self) -> None:
+        query = self.queue.current
+        if query is None:
+            return
+        current = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - query.level))
+        for i, tile in enumerate(self.tiles):
+            tile.set_state(i == self.cursor, i == current)
+
+    def _refresh(self) -> None:
+        query = self.queue.current
+        if query is None:
+            self.stack.setCurrentWidget(self.empty)
+            self.empty.setText(self._empty_text)
+            self.title.setText("Query panel")
+            self.subtitle.setText("")
+        else:
+            self.stack.setCurrentWidget(self.grid_host)
+            self.title.setText(f"Pick the noisiest image you still recognise as <b>{query.class_name}</b>")
+            self.subtitle.setText(
+                f"example #{query.example_id} · trains at σ {query.level:g} now · round {query.round}"
+                "  —  click, press 0–9, or ←/→ and Enter"
+            )
+        can_answer = self.accepting and query is not None
+        self.skip_button.setEnabled(can_answer)
+        self.undo_button.setEnabled(self.accepting and bool(self.queue.done))
+        self.redo_button.setEnabled(self.accepting and bool(self.queue.undone))
+        used = self.answered_before + self.queue.answered_count
+        parts = [f"queue {len(self.queue)}"]
+        if self.budget:
+            parts.append(f"budget {used} / {self.budget} used")
+        if self.queue.done:
+            last = self.queue.done[-1]
+            parts.append(f"last answer {last.time_taken_s:.1f} s")
+        self.status.setText("  ·  ".join(parts) if self.sink is not None or self.queue.done else "")
+
+    def pending_count(self) -> int:
+        return len(self.queue)

@@ -1,0 +1,98 @@
+"""The query panel's queue with unlimited undo and redo (plain Python, no Qt).
+
+The trainer keeps its own book; this mirrors what the expert sees: which query is shown, what
+waits, and what can be undone. An undone answer goes back to the front of the queue (the
+trainer puts it back in its pending queue too) and can be redone until a new answer is given.
+"""
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from app.engine.events import Query
+
+
+@dataclass
+class Answer:
+    query: Query
+    level: float | None  # None: skipped
+    time_taken_s: float
+    source: str = "expert"
+
+    @property
+    def skipped(self) -> bool:
+        return self.level is None
+
+
+class QueryQueue:
+    def __init__(self):
+        self.waiting: deque[Query] = deque()
+        self.done: list[Answer] = []  # undo stack, latest last
+        self.undone: list[Answer] = []  # redo stack, latest last
+        self._known: set[int] = set()  # ids shown, waiting or answered: never shown twice
+        self._shown_at = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+    @property
+    def current(self) -> Query | None:
+        return self.waiting[0] if self.waiting else None
+
+    @property
+    def answered_count(self) -> int:
+        """Answers given in this session (skips excluded): what they use of the budget."""
+        return sum(1 for a in self.done if not a.skipped)
+
+    def add(self, queries: list[Query]) -> int:
+        """Queue queries not seen before; returns how many were added."""
+        was_empty = not self.waiting
+        added = 0
+        for query in queries:
+            if query.example_id in self._known:
+                continue
+            self._known.add(query.example_id)
+            self.waiting.append(query)
+            added += 1
+        if was_empty and added:
+            self.mark_shown()
+        return added
+
+    def mark_shown(self) -> None:
+        """The current query appeared on screen now: its answer time counts from here."""
+        self._shown_at = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._shown_at
+
+    def answer(self, level: float | None, source: str = "expert", time_taken_s: float | None = None) -> Answer:
+        if not self.waiting:
+            raise IndexError("no query to answer")
+        taken = self.elapsed() if time_taken_s is None else time_taken_s
+        answer = Answer(self.waiting.popleft(), level, taken, source)
+        self.done.append(answer)
+        self.undone.clear()  # a new answer ends the redo history
+        self.mark_shown()
+        return answer
+
+    def undo(self) -> Answer | None:
+        if not self.done:
+            return None
+        answer = self.done.pop()
+        self.waiting.appendleft(answer.query)
+        self.undone.append(answer)
+        self.mark_shown()
+        return answer
+
+    def redo(self) -> Answer | None:
+        if not self.undone:
+            return None
+        answer = self.undone.pop()
+        example = answer.query.example_id
+        self.waiting = deque(q for q in self.waiting if q.example_id != example)
+        self.done.append(answer)
+        self.mark_shown()
+        return answer
+
+    def clear(self) -> None:
+        self.__init__()

@@ -1,0 +1,203 @@
+"""The new-session dialog. Every field has a sensible default, so New → Start trains on the
+embedded dataset without a single choice. Settings are checked with the engine's own
+validation before the dialog closes; the message is the engine's one line."""
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from app.engine.data import DATASETS
+from app.engine.errors import AQPLError, SettingsError
+from app.engine.settings import DEVICES, METHODS, MODES, STRATEGIES
+from app.gui import theme
+from app.gui.prepare import GUI_DEFAULTS, SessionRequest, default_project_folder, settings_for
+from models import MODELS
+
+DATASET_LABELS = {
+    "embedded": "Embedded demo (Fashion-MNIST subset, 6,000 images)",
+    "fashion-mnist": "Fashion-MNIST",
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "tiny-imagenet": "Tiny-ImageNet",
+    "imagefolder": "My own images (a folder with one sub-folder per class)",
+}
+METHOD_LABELS = {
+    "aqpl-cat": "AQPL-CAT (recommended)", "aqpl-gnt": "AQPL-GNT", "cat": "CAT (no queries)",
+    "gnt": "GNT (no queries)", "standard": "Standard (clean training, no queries)",
+}
+COLOUR_DATASETS = ("cifar10", "tiny-imagenet")
+SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
+    "epochs": ("Epochs", 0, 1000),
+    "queries_per_round": ("Queries per round", 0, 100_000),
+    "warmup_epochs": ("Warm-up epochs", -1, 1000),
+    "round_every": ("A round every … epochs", 0, 1000),
+    "batch_size": ("Batch size", 0, 65_536),
+    "seed": ("Seed", -1, 1_000_000),
+}
+
+
+def family_guess(dataset: str) -> str:
+    """For checking the settings before the data is loaded ('imagefolder' may be either)."""
+    return "colour" if dataset in COLOUR_DATASETS else "gray"
+
+
+def parse_grid(text: str) -> list[float] | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise SettingsError(f"candidate grid {text!r} is not a list of numbers: write e.g. 0, 0.1, 0.2, 0.3") from None
+
+
+class SessionDialog(QDialog):
+    def __init__(self, initial: dict | None = None, project_root: Path | None = None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New session")
+        self.project_root = project_root
+        self.request: SessionRequest | None = None
+        initial = {**GUI_DEFAULTS, **(initial or {})}
+        layout = QVBoxLayout(self)
+
+        form = QFormLayout()
+        self.dataset = self._combo(DATASETS, initial.get("dataset", "embedded"), DATASET_LABELS)
+        self.data_dir = QLineEdit(initial.get("data_dir") or "")
+        self.data_dir.setPlaceholderText("found automatically where possible")
+        form.addRow("Dataset", self.dataset)
+        form.addRow("Data folder", self._with_browse(self.data_dir, self._browse_data))
+        self.image_size = QSpinBox(minimum=0, maximum=512, value=int(initial.get("image_size") or 0))
+        self.image_size.setSpecialValueText("as stored")
+        form.addRow("Image size (own images)", self.image_size)
+        self.method = self._combo(METHODS, initial.get("method", "aqpl-cat"), METHOD_LABELS)
+        form.addRow("Method", self.method)
+        self.strategy = self._combo(STRATEGIES, initial.get("strategy", "conformity"))
+        form.addRow("Sampling strategy", self.strategy)
+        self.budget = QLineEdit(str(initial.get("budget", "5%")))
+        self.budget.setToolTip("Total questions: a count (300) or a share of the training set (5%)")
+        form.addRow("Budget", self.budget)
+        self.grid = QLineEdit(", ".join(f"{g:g}" for g in initial["grid"]) if initial.get("grid") else "")
+        self.grid.setPlaceholderText("default: 0, 0.1, …, 1 (grayscale) or 0, 0.03, …, 0.3 (colour)")
+        form.addRow("Candidate levels", self.grid)
+        self.mode = self._combo(MODES, initial.get("mode", "continuous"), {
+            "continuous": "Continuous: training goes on while you answer",
+            "synchronous": "Synchronous: training waits for each round (the paper's protocol)",
+        })
+        form.addRow("Mode", self.mode)
+        self.model = self._combo(MODELS, initial.get("model", "auto"), {"auto": "auto (by image size and colour)"})
+        form.addRow("Model", self.model)
+        self.device = self._combo(DEVICES, initial.get("device", "auto"), {"auto": "auto (GPU if there is one)"})
+        form.addRow("Device", self.device)
+        self.spins = {}
+        for name in ("epochs", "queries_per_round"):
+            form.addRow(SPIN_FIELDS[name][0], self._spin(name, initial))
+        layout.addLayout(form)
+
+        advanced = QGroupBox("Advanced")
+        advanced_form = QFormLayout(advanced)
+        for name in ("warmup_epochs", "round_every", "batch_size", "seed"):
+            advanced_form.addRow(SPIN_FIELDS[name][0], self._spin(name, initial))
+        layout.addWidget(advanced)
+
+        project_box = QGroupBox("Project")
+        project_form = QVBoxLayout(project_box)
+        self.save_project = QCheckBox("Save as a project (every answer is kept, the session can be reopened)")
+        self.save_project.setChecked(project_root is not None)
+        self.project_dir = QLineEdit(str(default_project_folder(project_root, initial)) if project_root else "")
+        self.save_project.toggled.connect(self.project_dir.setEnabled)
+        project_form.addWidget(self.save_project)
+        project_form.addWidget(self._with_browse(self.project_dir, self._browse_project))
+        layout.addWidget(project_box)
+
+        self.error = QLabel(wordWrap=True)
+        self.error.setStyleSheet(f"color: {theme.BAD};")
+        self.error.hide()
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.dataset.currentIndexChanged.connect(self._dataset_changed)
+        self._dataset_changed()
+
+    # -- fields ---------------------------------------------------------------------------------
+    def _combo(self, values, current, labels=None) -> QComboBox:
+        box = QComboBox()
+        for value in values:
+            box.addItem((labels or {}).get(value, value), value)
+        index = box.findData(current)
+        box.setCurrentIndex(max(index, 0))
+        return box
+
+    def _spin(self, name: str, initial: dict) -> QSpinBox:
+        _, low, high = SPIN_FIELDS[name]
+        value = initial.get(name)
+        spin = QSpinBox(minimum=low, maximum=high, value=low if value is None else int(value))
+        spin.setSpecialValueText("default")
+        self.spins[name] = spin
+        return spin
+
+    def _with_browse(self, edit: QLineEdit, handler) -> QWidget:
+        host = QWidget()
+        row = QHBoxLayout(host)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(edit, 1)
+        button = QPushButton("Browse…")
+        button.clicked.connect(handler)
+        row.addWidget(button)
+        edit.browse_button = button
+        return host
+
+    def _browse_data(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def _browse_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the new project (an empty or new folder)", self.project_dir.text())
+        if folder:
+            self.project_dir.setText(folder)
+
+    def _dataset_changed(self) -> None:
+        name = self.dataset.currentData()
+        self.data_dir.setEnabled(name != "embedded")
+        self.image_size.setEnabled(name == "imagefolder")
+
+    # -- result ---------------------------------------------------------------------------------
+    def overrides(self) -> dict:
+        values = {
+            "dataset": self.dataset.currentData(), "method": self.method.currentData(),
+            "strategy": self.strategy.currentData(), "mode": self.mode.currentData(),
+            "model": self.model.currentData(), "device": self.device.currentData(),
+            "budget": self.budget.text().strip() or None, "grid": parse_grid(self.grid.text()),
+            "data_dir": self.data_dir.text().strip() or None if self.dataset.currentData() != "embedded" else None,
+            "image_size": self.image_size.value() or None if self.dataset.currentData() == "imagefolder" else None,
+        }
+        for name, spin in self.spins.items():
+            values[name] = None if spin.value() == spin.minimum() else spin.value()
+        return {k: v for k, v in values.items() if v is not None}
+
+    def build_request(self) -> SessionRequest:
+        """The request for the worker; raises AQPLError with the engine's message."""
+        overrides = self.overrides()
+        if overrides["dataset"] == "imagefolder" and not overrides.get("data_dir"):
+            raise SettingsError("your own images need a data folder: choose the folder that holds one sub-folder per class")
+        settings_for(family_guess(overrides["dataset"]), overrides)  # the engine's validation
+        project = self.project_dir.text().strip() if self.save_project.isChecked() else None
+        if self.save_project.isChecked() and not project:
+            raise SettingsError("choose a folder for the project, or untick 'Save as a project'")
+        return SessionRequest(overrides=overrides, project=project)
+
+    def accept(self) -> None:
+        try:
+            self.request = self.build_request()
+        except AQPLError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return
+        super().accept()

@@ -1,0 +1,24 @@
+"""Every keyboard shortcut, in one list: the help dialog shows it, the README quotes it."""
+
+QUERY_KEYS = [
+    ("0 – 9", "answer with candidate 0–9 (the number in the image's corner)"),
+    ("← → ↑ ↓", "move the selection between candidates"),
+    ("Enter", "answer with the selected candidate"),
+    ("Click", "answer with the clicked candidate"),
+    ("S", "skip this example (it is not asked again; no budget used)"),
+    ("Backspace, Ctrl+Z", "undo the last answer (unlimited; the example returns to the queue)"),
+    ("Shift+Backspace, Ctrl+Y", "redo"),
+    ("P", "show or hide the model's prediction at each level"),
+]
+
+WINDOW_KEYS = [
+    ("Ctrl+N", "new session"),
+    ("Ctrl+O", "open a project"),
+    ("Ctrl+E", "export the project (levels, answers, model, report)"),
+    ("F5", "start (or resume the open project)"),
+    ("F6", "pause / resume training"),
+    ("F7", "stop early: finish after this batch and keep the model"),
+    ("Shift+F5", "cancel training (answers are kept)"),
+    ("F1", "this help"),
+    ("Ctrl+Q", "quit"),
+]

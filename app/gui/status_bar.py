@@ -1,0 +1,74 @@
+"""The bottom line of the main window: progress (epoch, batch, time left), the run's state and
+the active device, always visible (a GPU that was asked for but not found shows as a warning)."""
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from app.engine.events import Progress
+from app.gui.worker import Preparing
+
+PHASES = {"train": "", "query": "choosing queries", "eval": "evaluating", "waiting": "waiting for your answers"}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "…"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def describe_progress(progress: Progress) -> str:
+    text = f"epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches}"
+    phase = PHASES.get(progress.phase, progress.phase)
+    if phase:
+        text += f" · {phase}"
+    return f"{text} · {format_duration(progress.eta_s)} left"
+
+
+class TrainingStatusBar(QStatusBar):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = QLabel("idle")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.bar.setFormat("no training")
+        self.device = QLabel("device: —", objectName="device")
+        self.project = QLabel("")
+        self.project.setObjectName("hint")
+        self.addWidget(self.state)
+        self.addWidget(self.project, 1)
+        self.addPermanentWidget(self.bar)
+        self.addPermanentWidget(self.device)
+        self.device_warning: str | None = None
+
+    def set_state(self, text: str) -> None:
+        self.state.setText(text)
+
+    def set_progress(self, progress) -> None:
+        if isinstance(progress, Preparing):
+            if progress.total:
+                self.bar.setRange(0, progress.total)
+                self.bar.setValue(progress.done)
+            else:
+                self.bar.setRange(0, 0)  # busy
+            self.bar.setFormat(progress.label)
+            self.bar.setToolTip(progress.label)
+            return
+        self.bar.setRange(0, max(progress.total_steps, 1))
+        self.bar.setValue(progress.step)
+        self.bar.setFormat(describe_progress(progress))
+
+    def set_finished(self, text: str) -> None:
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1 if text.startswith("done") else 0)
+        self.bar.setFormat(text)
+
+    def set_device(self, text: str, warning: str | None = None) -> None:
+        self.device_warning = warning
+        self.device.setText(f"device: {text}" + (" ⚠" if warning else ""))
+        self.device.setToolTip(warning or "training runs here")
+        self.device.setProperty("warn", "true" if warning else "false")
+        self.device.style().unpolish(self.device)
+        self.device.style().polish(self.device)

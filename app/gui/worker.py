@@ -1,0 +1,239 @@
+"""The training worker: a QObject moved to a QThread, with a small fixed set of signals.
+
+Everything slow happens here, never in the GUI thread: loading the dataset, preparing the
+simulated oracle, building the trainer, training and evaluating. The engine knows nothing of
+Qt; `WorkerCallbacks` turns its callbacks into signals.
+
+The controls (`pause`, `resume`, `stop_early`, `cancel`, `request_model_snapshot`) are plain
+thread-safe methods called from the GUI thread: the worker's own event loop is busy running
+the training loop, so queued slots would never be delivered. They are honoured at the next
+batch. Pausing blocks on an Event (no busy loop).
+"""
+
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.engine.errors import AQPLError
+from app.engine.events import Callbacks
+from app.gui.errors import log_exception
+from app.gui.prepare import Cancelled, PreparedSession, SessionRequest, prepare_session
+from app.gui.suite_loader import SuiteLoader
+
+LEVELS_INTERVAL_S = 0.5  # CAT changes levels every batch: send the table at most this often
+
+
+@dataclass
+class Preparing:
+    """Progress of a step before training (dataset, reference model, suite)."""
+
+    label: str
+    done: int = 0
+    total: int = 0  # 0: unknown (busy indicator)
+
+
+@dataclass
+class LevelSnapshot:
+    """A copy of the level table, taken in the training thread between batches."""
+
+    level: torch.Tensor
+    source: torch.Tensor
+    grid: list[float]
+
+
+@dataclass
+class Outcome:
+    """How the run ended: done, stopped (early, evaluated), cancelled, failed."""
+
+    status: str
+    result: object | None = None
+    message: str = ""
+
+
+class WorkerCallbacks(Callbacks):
+    """Engine callbacks (training thread) → signals (delivered queued in the GUI thread)."""
+
+    def __init__(self, worker: "TrainingWorker"):
+        self.worker = worker
+
+    def on_progress(self, progress) -> None:
+        self.worker.progress.emit(progress)
+
+    def on_metrics(self, metrics) -> None:
+        self.worker.metrics.emit(metrics)
+        if self.worker.predictions_wanted:
+            self.worker._snapshot_wanted.set()  # the model changed: the panel's copy is stale
+
+    def on_queries(self, queries) -> None:
+        self.worker.queries_ready.emit(list(queries))
+
+    def on_levels_changed(self) -> None:
+        self.worker._levels_dirty = True
+
+    def on_warning(self, message: str) -> None:
+        self.worker.warning.emit(str(message))
+
+
+class TrainingWorker(QObject):
+    ready = Signal(object)  # PreparedSession: the trainer exists, answers can be submitted
+    progress = Signal(object)  # Progress (engine) or Preparing
+    metrics = Signal(object)  # Metrics after each evaluation
+    queries_ready = Signal(object)  # list[Query] for the query panel
+    levels_changed = Signal(object)  # LevelSnapshot
+    model_snapshot = Signal(object)  # CPU state dict of the model, for the panel's predictions
+    warning = Signal(str)
+    error = Signal(str)  # one line for the user; never a traceback
+    finished = Signal(object)  # Outcome
+
+    def __init__(self, request: SessionRequest):
+        super().__init__()
+        self.request = request
+        self.prepared: PreparedSession | None = None
+        self.trainer = None
+        self.predictions_wanted = False
+        self._levels_dirty = True
+        self._run_gate = threading.Event()
+        self._run_gate.set()
+        self._cancel = threading.Event()
+        self._stop_early = threading.Event()
+        self._snapshot_wanted = threading.Event()
+        self._suite: SuiteLoader | None = None
+
+    # -- controls: any thread ----------------------------------------------------------------
+    def pause(self) -> None:
+        self._run_gate.clear()
+
+    def resume(self) -> None:
+        self._run_gate.set()
+
+    def cancel(self) -> None:
+        """Stop at the next batch without a final evaluation."""
+        self._cancel.set()
+        self._run_gate.set()
+
+    def stop_early(self) -> None:
+        """Finish after the current batch and evaluate; the model is kept."""
+        self._stop_early.set()
+        if self.trainer is not None:
+            self.trainer.stop_early()
+        self._run_gate.set()
+
+    def request_model_snapshot(self) -> None:
+        self._snapshot_wanted.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # -- the thread's work ---------------------------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        outcome = Outcome("failed")
+        route_warnings_to(self)
+        try:
+            outcome = self._run()
+        except Cancelled:
+            outcome = Outcome("cancelled")
+        except AQPLError as exc:
+            outcome = Outcome("failed", message=str(exc))
+            self.error.emit(str(exc))
+        except MemoryError:
+            message = "out of memory: use a smaller batch size or a smaller dataset"
+            outcome = Outcome("failed", message=message)
+            self.error.emit(message)
+        except Exception as exc:
+            log = log_exception(exc, "training worker")
+            first_line = (str(exc).splitlines() or [""])[0][:200]
+            message = f"unexpected error in training: {type(exc).__name__}: {first_line} (details in {log})"
+            outcome = Outcome("failed", message=message)
+            self.error.emit(message)
+        finally:
+            route_warnings_to(None)
+            self.finished.emit(outcome)
+
+    def _run(self) -> Outcome:
+        callbacks = WorkerCallbacks(self)
+        self.prepared = prepare_session(self.request, callbacks, self._report_preparing, self._cancel.is_set)
+        trainer = self.trainer = self.prepared.trainer
+        if self._stop_early.is_set():
+            trainer.stop_early()
+        self.ready.emit(self.prepared)
+        if self.request.load_suite:
+            self._suite = SuiteLoader(self.prepared.dataset, self.warning.emit).start()
+        self._emit_levels()
+        steps = trainer.steps()
+        last_levels = time.monotonic()
+        try:
+            while True:
+                if not self._run_gate.is_set():
+                    self._run_gate.wait()
+                if self._cancel.is_set():
+                    return Outcome("cancelled")
+                if self._suite is not None and (trainer.step >= trainer.total_steps or self._stop_early.is_set()):
+                    self._attach_suite(trainer)
+                phase = next(steps, "done")
+                if phase == "done":
+                    break
+                now = time.monotonic()
+                if self._levels_dirty or now - last_levels >= LEVELS_INTERVAL_S:
+                    self._emit_levels()
+                    last_levels = now
+                if self._snapshot_wanted.is_set() and self.predictions_wanted:
+                    self._emit_model()
+        finally:
+            steps.close()
+        self._emit_levels()
+        if self._snapshot_wanted.is_set() and self.predictions_wanted:
+            self._emit_model()
+        result = trainer.result
+        if self.prepared.project is not None and result is not None:
+            self.prepared.project.save_result(result)
+        return Outcome("stopped" if result is not None and result.stopped_early else "done", result)
+
+    def _attach_suite(self, trainer) -> None:
+        if not self._suite.ready:
+            self.progress.emit(Preparing("waiting for the corruption suite (generated once, then cached)"))
+        trainer.suite = self._suite.wait(self._cancel.is_set)
+        self._suite = None
+
+    def _report_preparing(self, label: str, done: int, total: int) -> None:
+        self.progress.emit(Preparing(label, done, total))
+
+    def _emit_levels(self) -> None:
+        self._levels_dirty = False
+        table = self.trainer.table
+        self.levels_changed.emit(LevelSnapshot(table.level.clone(), table.source.clone(), list(self.trainer.settings.grid)))
+
+    def _emit_model(self) -> None:
+        """A CPU copy of the weights: the GUI thread never touches the training model."""
+        self._snapshot_wanted.clear()
+        state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
+        self.model_snapshot.emit(state)
+
+
+# -- Python warnings raised in a worker thread become its warning signal ------------------------
+_routes: dict[int, TrainingWorker] = {}
+_original_showwarning = warnings.showwarning
+
+
+def _showwarning(message, category, filename, lineno, file=None, line=None):
+    worker = _routes.get(threading.get_ident())
+    if worker is None:
+        return _original_showwarning(message, category, filename, lineno, file, line)
+    worker.warning.emit(f"{category.__name__}: {message}")
+
+
+def route_warnings_to(worker: TrainingWorker | None) -> None:
+    """Warnings in this thread go to `worker.warning` (None: back to the default)."""
+    if worker is None:
+        _routes.pop(threading.get_ident(), None)
+        return
+    _routes[threading.get_ident()] = worker
+    warnings.showwarning = _showwarning
+
+
+__all__ = ["LevelSnapshot", "Outcome", "Preparing", "TrainingWorker", "route_warnings_to"]
