@@ -65,12 +65,13 @@ class Suite:
             return images.clone()
         g = torch.Generator().manual_seed(int(seed) & 0x7FFF_FFFF_FFFF_FFFF)
         with torch.no_grad():
-            x = images.float().div_(255)
+            # the generator and the precomputed kernels live on the CPU; the result goes back
+            x = images.cpu().float().div_(255)
             if corruption == GAUSSIAN and corruption not in self.corruptions:
                 y = noise.gaussian_noise(x, self.gaussian_sigmas(size)[int(severity) - 1], g)
             else:
                 y = self._corrupt(corruption, x, int(severity), g)
-            return ops.to_uint8(y, self.rounding())
+            return ops.to_uint8(y, self.rounding()).to(images.device)
 
     def gaussian(self, images: torch.Tensor, severity: int, seed: int) -> torch.Tensor:
         """The Gaussian row at `severity` (1-based)."""
