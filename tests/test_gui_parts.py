@@ -1,0 +1,142 @@
+"""The GUI's parts on their own: the panel's queue with undo/redo, the level histogram's
+counts, the new-session dialog's defaults and validation, remembered settings, the query
+panel's images and keys, progress text."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from app.engine.events import Progress, Query  # noqa: E402
+from app.gui.level_histogram import level_counts  # noqa: E402
+from app.gui.query_queue import QueryQueue  # noqa: E402
+from app.gui.status_bar import describe_progress, format_duration  # noqa: E402
+
+GRID = [round(0.1 * i, 1) for i in range(11)]
+
+
+def query(example: int, level: float = 0.0) -> Query:
+    return Query(example_id=example, label=example % 10, class_name=f"class {example % 10}", level=level, round=1,
+                 utility=0.0, noise_seed=0, grid=GRID)
+
+
+def test_queue_undo_and_redo_are_unlimited_and_put_examples_back_in_front():
+    queue = QueryQueue()
+    assert queue.add([query(1), query(2), query(3)]) == 3
+    assert queue.add([query(2), query(4)]) == 1  # an example is never queued twice
+    queue.answer(0.3)
+    queue.answer(None)  # skip
+    queue.answer(0.5)
+    assert queue.current.example_id == 4 and queue.answered_count == 2
+    assert [queue.undo().query.example_id for _ in range(3)] == [3, 2, 1]
+    assert queue.undo() is None
+    assert [q.example_id for q in queue.waiting] == [1, 2, 3, 4]
+    assert queue.redo().level == 0.3 and queue.current.example_id == 2
+    queue.answer(0.9)  # a new answer ends the redo history
+    assert queue.redo() is None
+    assert [(a.query.example_id, a.level) for a in queue.done] == [(1, 0.3), (2, 0.9)]
+
+
+def test_level_counts_bin_levels_to_the_grid_by_source():
+    level = torch.tensor([0.0, 0.0, 0.1, 0.14, 0.26, 1.0])
+    source = torch.tensor([0, 0, 1, 1, 2, 2], dtype=torch.uint8)
+    counts = level_counts(level, source, GRID)
+    assert counts.shape == (3, 11) and int(counts.sum()) == 6
+    assert counts[0, 0] == 2 and counts[1, 1] == 2 and counts[2, 3] == 1 and counts[2, 10] == 1
+
+
+def test_progress_text_names_epoch_batch_and_time_left():
+    progress = Progress(phase="waiting", epoch=2, epochs=10, batch=47, batches=47, step=94, total_steps=470,
+                        elapsed_s=60, eta_s=3725.0)
+    assert describe_progress(progress) == "epoch 2/10 · batch 47/47 · waiting for your answers · 1:02:05 left"
+    assert format_duration(None) == "…" and format_duration(61) == "1:01"
+
+
+def test_new_session_defaults_start_on_the_embedded_dataset(qtbot, tmp_path):
+    from app.gui.session_dialog import SessionDialog
+
+    dialog = SessionDialog({}, tmp_path / "projects")
+    qtbot.addWidget(dialog)
+    request = dialog.build_request()
+    assert request.overrides["dataset"] == "embedded" and request.overrides["method"] == "aqpl-cat"
+    assert request.overrides["mode"] == "continuous"  # the desktop default: nobody waits
+    assert request.project and request.project.startswith(str(tmp_path / "projects"))
+    assert "epochs" not in request.overrides and "grid" not in request.overrides  # the dataset's defaults
+
+
+def test_new_session_dialog_shows_the_engines_one_line_message(qtbot, tmp_path):
+    from app.gui.session_dialog import SessionDialog
+
+    dialog = SessionDialog({"budget": "-5"}, None)
+    qtbot.addWidget(dialog)
+    dialog.accept()
+    assert dialog.request is None and dialog.result() != SessionDialog.DialogCode.Accepted
+    assert "negative" in dialog.error.text()
+    dialog.budget.setText("5%")
+    dialog.grid.setText("0, 0.2, 0.1")
+    dialog.accept()
+    assert "not strictly increasing" in dialog.error.text()
+    dialog.grid.setText("0, 0.1, 0.2")
+    dialog.accept()
+    assert dialog.request.overrides["grid"] == [0.0, 0.1, 0.2]
+
+
+def test_settings_store_remembers_the_last_session_and_recent_projects(tmp_path):
+    from app.gui.settings_store import SettingsStore
+
+    store = SettingsStore(tmp_path / "gui.ini")
+    store.save_last_session({"dataset": "embedded", "epochs": 3})
+    for name in ("a", "b", "a"):
+        store.add_recent_project(str(tmp_path / name))
+    store.sync()
+    again = SettingsStore(tmp_path / "gui.ini")
+    assert again.last_session() == {"dataset": "embedded", "epochs": 3}
+    assert again.recent_projects() == [str(tmp_path / "a"), str(tmp_path / "b")]
+
+
+class Sink:
+    """Stands in for the trainer: records what the panel submits."""
+
+    def __init__(self):
+        self.calls = []
+
+    def submit_answer(self, example_id, level, time_taken_s=0.0, source="expert"):
+        self.calls.append(("answer", example_id, level))
+
+    def submit_skip(self, example_id, time_taken_s=0.0, source="expert"):
+        self.calls.append(("skip", example_id))
+
+    def submit_undo(self, example_id):
+        self.calls.append(("undo", example_id))
+
+
+def test_query_panel_shows_every_level_and_answers_by_key(qtbot, small):
+    from app.engine.settings import Settings
+    from app.gui.query_panel import QueryPanel
+
+    panel = QueryPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    sink = Sink()
+    panel.attach(sink, small, Settings(), budget=10)
+    panel.add_queries([query(5, level=0.2), query(7)])
+    assert len(panel.tiles) == 11 and panel.cursor == 2  # the selection starts at the current level
+    tile = panel.tiles[3]
+    assert tile.image.width() == 28 and tile.image_rect().width() % 28 == 0  # whole-number upscaling
+    # one noise pattern: images differ only in strength (and the clean one is the example itself)
+    assert torch.equal((panel.images[0] * 255).round().to(torch.uint8), small.train_x[5])
+    assert (panel.images[10] - panel.images[0]).abs().mean() > (panel.images[1] - panel.images[0]).abs().mean()
+    qtbot.keyClick(panel, Qt.Key.Key_Left)
+    qtbot.keyClick(panel, Qt.Key.Key_Return)
+    qtbot.mouseClick(panel.tiles[4], Qt.MouseButton.LeftButton)
+    assert sink.calls == [("answer", 5, 0.1), ("answer", 7, 0.4)]
+    qtbot.keyClick(panel, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert sink.calls[-1] == ("undo", 7) and panel.queue.current.example_id == 7
+    assert "budget 1 / 10 used" in panel.status.text()
