@@ -103,7 +103,7 @@ class AnswerStore:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values,
                 )
             except sqlite3.Error as exc:
-                raise sqlite_error(exc, self.path, f"save the answer for example {record.example_id}") from None
+                raise self._error(exc, f"save the answer for example {record.example_id}") from None
         self._flusher.poke()
         return cursor.lastrowid
 
@@ -117,7 +117,7 @@ class AnswerStore:
                     (float(wall_time), int(example_id)),
                 ).fetchone()
             except sqlite3.Error as exc:
-                raise sqlite_error(exc, self.path, f"save the undo for example {example_id}") from None
+                raise self._error(exc, f"save the undo for example {example_id}") from None
         self._flusher.poke()
         return row[0] if row else None
 
@@ -128,7 +128,7 @@ class AnswerStore:
             try:
                 raw = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM answers{where} ORDER BY id").fetchall()
             except sqlite3.Error as exc:
-                raise sqlite_error(exc, self.path, "read the answers") from None
+                raise self._error(exc, "read the answers") from None
         rows = []
         for values in raw:
             row = dict(zip(COLUMNS, values))
@@ -142,7 +142,7 @@ class AnswerStore:
             try:
                 return self._db.execute("SELECT coalesce(max(id), 0) FROM answers").fetchone()[0]
             except sqlite3.Error as exc:
-                raise sqlite_error(exc, self.path, "read the answers") from None
+                raise self._error(exc, "read the answers") from None
 
     def status(self) -> dict[int, tuple[str, float | None, int]]:
         """What the expert's answers say about every example ever asked: (kind, level, round)
@@ -152,8 +152,13 @@ class AnswerStore:
             try:
                 raw = self._db.execute("SELECT example_id, level, undone, round FROM answers ORDER BY id").fetchall()
             except sqlite3.Error as exc:
-                raise sqlite_error(exc, self.path, "read the answers") from None
+                raise self._error(exc, "read the answers") from None
         return fold_status(raw)
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> ProjectError:
+        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc):
+            return ProjectError(f"{self.path.parent} was closed, could not {doing}: open the project again")
+        return sqlite_error(exc, self.path, doing)
 
     def close(self) -> None:
         self._flusher.close()

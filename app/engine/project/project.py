@@ -177,11 +177,8 @@ class Project:
         try:
             return load_dataset(s.dataset, s.data_dir, s.image_size)
         except AQPLError as exc:
-            raise type(exc)(
-                f"{exc} (project {self.path} uses dataset {s.dataset}"
-                + (f" from {s.data_dir}" if s.data_dir else "")
-                + f": restore it, or edit dataset / data_dir in {self.path / SETTINGS})"
-            ) from None
+            # The loader's own fix speaks of command-line options; a project's lives in its settings.
+            raise type(exc)(f"{exc} (this project: restore the dataset, or edit dataset / data_dir in {self.path / SETTINGS})") from None
 
     def latest_checkpoint(self, warn=None) -> dict | None:
         """The newest intact checkpoint's payload ({"state": trainer state, "dataset": ...})."""
