@@ -327,3 +327,12 @@ def test_export_before_the_first_checkpoint_exports_the_answers(tmp_path):
         files = project.export(tmp_path / "out", on_warning=warnings.append)
     assert [f.name for f in files][:2] == ["answers.csv", "report.md"]
     assert warnings == ["no checkpoint yet (train at least one epoch): levels and model were not exported"]
+
+
+def test_a_creation_cut_short_leaves_nothing_behind(tmp_path):
+    """A crash while creating leaves only a hidden staging folder; the next creation clears it."""
+    abandoned = tmp_path / ".p.creating-4000000"  # above Linux's largest process id
+    (abandoned / "checkpoints").mkdir(parents=True)
+    Project.create(tmp_path / "p", settings()).close()
+    assert not abandoned.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]

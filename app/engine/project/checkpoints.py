@@ -40,7 +40,7 @@ def list_checkpoints(folder: Path) -> list[Path]:
     return [path for _, path in sorted(found, reverse=True)]
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -69,7 +69,7 @@ def write_atomic(path: Path, data: bytes, doing: str) -> None:
         except OSError:
             pass
         raise os_error(exc, path, doing) from None
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def write_checkpoint(folder: Path, epoch: int, payload: dict) -> Path:

@@ -72,6 +72,17 @@ def _read_marker(path: Path) -> dict:
     return data
 
 
+def _remove_abandoned_staging(parent: Path, name: str) -> None:
+    """Folders of project creations that a crash interrupted (their process is gone)."""
+    for staging in parent.glob(f".{name}.creating-*"):
+        try:
+            os.kill(int(staging.name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(staging, ignore_errors=True)
+        except (ValueError, PermissionError):
+            pass  # not ours, or another user's live process
+
+
 def dataset_meta(dataset) -> dict:
     return {
         "name": dataset.name, "train": len(dataset.train_x), "test": len(dataset.test_x),
@@ -112,9 +123,9 @@ class Project:
         except OSError as exc:
             raise os_error(exc, parent, "create the project folder") from None
         # Build the project beside its place and rename it in: a crash never leaves half a project.
+        _remove_abandoned_staging(parent, path.name)
         staging = parent / f".{path.name}.creating-{os.getpid()}"
         try:
-            shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
             (staging / CHECKPOINTS).mkdir()
             write_settings(staging / SETTINGS, settings)
@@ -122,6 +133,7 @@ class Project:
             marker = {"format": FORMAT, "app": "aqpl-studio", "app_version": _app_version(), "created": time.time()}
             ckpt.write_atomic(staging / MARKER, (json.dumps(marker, indent=1) + "\n").encode(), "write the project marker")
             os.replace(staging, path)  # also replaces an empty folder
+            ckpt.fsync_dir(parent)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise os_error(exc, parent, "create the project") from None
