@@ -103,6 +103,7 @@ def test_create_refuses_a_folder_in_use(tmp_path):
     with pytest.raises(AQPLError, match="exists and is not empty"):
         Project.create(tmp_path / "busy", settings())
     assert (tmp_path / "busy" / "thesis.tex").read_text() == "x"
+    (tmp_path / "p").mkdir()  # an empty folder (e.g. made by a file dialog) is fine
     Project.create(tmp_path / "p", settings()).close()
     with pytest.raises(AQPLError, match="already a project: open it"):
         Project.create(tmp_path / "p", settings())
