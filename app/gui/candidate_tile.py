@@ -4,6 +4,8 @@ Custom painted: the image is scaled by a whole factor with nearest-neighbour sam
 every pixel of the noise is a clean square; below it, the level and its key.
 """
 
+import math
+
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -13,6 +15,27 @@ from app.gui import theme
 CAPTION_H = 26
 PREDICTION_H = 18
 MARGIN = 6
+SPACING = 8
+CHROME_H = 2 * MARGIN + 4 + CAPTION_H + PREDICTION_H  # a tile's height beyond its image
+
+
+def best_layout(count: int, image_w: int, image_h: int, room_w: int, room_h: int) -> tuple[int, int]:
+    """(columns, scale): the whole-number scale as large as the room allows for `count` tiles;
+    on a tie, more columns (the levels read along rows)."""
+    best = (count, 1)
+    best_scale = 0
+    for columns in range(1, count + 1):
+        rows = math.ceil(count / columns)
+        cell_w = (room_w - (columns - 1) * SPACING) / columns
+        cell_h = (room_h - (rows - 1) * SPACING) / rows
+        scale = int(min((cell_w - 2 * MARGIN) // image_w, (cell_h - CHROME_H) // image_h))
+        if scale >= best_scale:
+            best, best_scale = (columns, max(scale, 1)), scale
+    return best
+
+
+def tile_size(image_w: int, image_h: int, scale: int) -> tuple[int, int]:
+    return image_w * scale + 2 * MARGIN, image_h * scale + CHROME_H
 
 
 class CandidateTile(QWidget):
@@ -30,8 +53,7 @@ class CandidateTile(QWidget):
         self.hover = False
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(70, 90)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def set_candidate(self, image: QImage, level: float, key: str) -> None:
         self.image, self.level, self.key = image, level, key

@@ -20,7 +20,7 @@ def level_counts(level: torch.Tensor, source: torch.Tensor, grid: list[float]) -
 
 class LevelHistogram:
     def __init__(self):
-        self.widget = make_plot("Levels now, by source", "level σ", "examples")
+        self.widget = make_plot("Levels by source", "level σ", "examples")
         self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT)
         self.bars: list[pg.BarGraphItem] = []
         self.snapshot = None

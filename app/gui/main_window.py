@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QToolBar
 
-from app.engine.device import describe
+from app.engine.device import describe, pick_device
 from app.engine.events import Progress
 from app.gui import session as states
 from app.gui.background import BackgroundJob
@@ -70,6 +70,8 @@ class MainWindow(QMainWindow):
         self.panel.failed.connect(self.show_error)
         self._restore_layout()
         self._update_actions()
+        device, _ = pick_device("auto")
+        self.status.set_device(f"{describe(device)} (auto)")
 
     # -- actions ------------------------------------------------------------------------------------
     def _action(self, text: str, shortcut, slot, tip: str = "") -> QAction:
@@ -359,8 +361,8 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         splitter = self.store.layout("splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
+        if splitter is None or not self.splitter.restoreState(splitter):
+            self.splitter.setSizes([int(self.width() * 0.53), int(self.width() * 0.47)])  # large query images
 
     def save_layout(self) -> None:
         self.store.save_layout("geometry", self.saveGeometry())

@@ -28,7 +28,7 @@ def _faded(colour: str, alpha: int) -> QColor:
 
 class RobustnessPlot:
     def __init__(self):
-        self.widget = make_plot("Robustness: accuracy against noise σ", "noise σ", "accuracy %")
+        self.widget = make_plot("Robustness curve", "noise σ", "accuracy %")
         self.widget.setYRange(0, 100, padding=0.02)
         self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT)
         self.curves: list[Metrics] = []
@@ -76,7 +76,7 @@ class AccuracyPlot:
     final one, which runs the corruption suite)."""
 
     def __init__(self):
-        self.widget = make_plot("Accuracy against answers given", "answers", "accuracy %")
+        self.widget = make_plot("Accuracy by answers given", "answers", "accuracy %")
         self.legend = self.widget.addLegend(offset=(-10, -10), labelTextColor=theme.TEXT)
         self.points: dict[str, list[tuple[float, float]]] = {k: [] for k in theme.METRIC_COLOURS}
         self.items = {}
@@ -90,7 +90,7 @@ class AccuracyPlot:
         """Methods without queries have no answers to count: accuracy against epochs."""
         self.by_epoch = by_epoch
         self.widget.setLabel("bottom", "epoch" if by_epoch else "answers")
-        self.widget.setTitle("Accuracy against epochs" if by_epoch else "Accuracy against answers given", color=theme.TEXT, size="11pt")
+        self.widget.setTitle("Accuracy by epoch" if by_epoch else "Accuracy by answers given", color=theme.TEXT, size="11pt")
 
     def add(self, metrics: Metrics) -> None:
         x = metrics.epoch if self.by_epoch else metrics.answers
@@ -113,28 +113,47 @@ class AccuracyPlot:
 
 
 class LossPlot:
+    """The loss of the batches between two progress reports (derived from the engine's
+    running epoch mean), and its moving average."""
+
+    SMOOTHING = 0.15
+
     def __init__(self):
-        self.widget = make_plot("Training loss", "step", "loss (epoch mean so far)")
-        self.item = self.widget.plot([], [], pen=pg.mkPen(theme.ACCENT, width=1.5))
+        self.widget = make_plot("Training loss", "step", "loss")
+        self.raw = self.widget.plot([], [], pen=pg.mkPen(_faded(theme.ACCENT, 70), width=1))
+        self.smooth = self.widget.plot([], [], pen=pg.mkPen(theme.ACCENT, width=2))
         self.steps: list[int] = []
         self.losses: list[float] = []
+        self.averages: list[float] = []
+        self._last = None  # (epoch, batch, running mean) of the previous report
         self.dirty = False
 
     def add(self, progress: Progress) -> None:
         if progress.loss is None or progress.phase != "train" or (self.steps and progress.step <= self.steps[-1]):
             return
+        epoch, batch, mean = progress.epoch, progress.batch, progress.loss
+        if self._last is not None and self._last[0] == epoch and self._last[1] < batch:
+            _, last_batch, last_mean = self._last
+            loss = (mean * batch - last_mean * last_batch) / (batch - last_batch)
+        else:
+            loss = mean  # first report of an epoch: the mean of its first batches
+        self._last = (epoch, batch, mean)
+        average = loss if not self.averages else self.averages[-1] + self.SMOOTHING * (loss - self.averages[-1])
         self.steps.append(progress.step)
-        self.losses.append(progress.loss)
+        self.losses.append(loss)
+        self.averages.append(average)
         self.dirty = True
 
     def clear(self) -> None:
-        self.steps, self.losses = [], []
-        self.item.setData([], [])
+        self.steps, self.losses, self.averages, self._last = [], [], [], None
+        self.raw.setData([], [])
+        self.smooth.setData([], [])
         self.dirty = False
 
     def redraw(self) -> None:
         self.dirty = False
-        self.item.setData(self.steps, self.losses)
+        self.raw.setData(self.steps, self.losses)
+        self.smooth.setData(self.steps, self.averages)
 
 
 class PlotsPanel(QWidget):

@@ -12,14 +12,14 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget,
+    QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget,
 )
 
 from app.engine.data.dataset import to_float
 from app.engine.errors import AQPLError
 from app.engine.events import Query
 from app.engine.perturb import candidate_images
-from app.gui.candidate_tile import CandidateTile
+from app.gui.candidate_tile import SPACING, CandidateTile, best_layout, tile_size
 from app.gui.predictions import Predictor
 from app.gui.qimage import to_qimage
 from app.gui.query_queue import Answer, QueryQueue
@@ -45,6 +45,7 @@ class QueryPanel(QFrame):
         self.answered_before = 0
         self.accepting = False  # answers go to a running trainer
         self.cursor = 0
+        self.columns = 0
         self.tiles: list[CandidateTile] = []
         self.images = None  # candidates of the current query (L, C, H, W)
         self.shown: Query | None = None
@@ -68,10 +69,7 @@ class QueryPanel(QFrame):
         self.stack = QStackedLayout()
         self.empty = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
-        self.grid.setSpacing(8)
-        self.grid.setContentsMargins(0, 8, 0, 8)
+        self.grid_host = _TileHost(self._layout_tiles)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.grid_host)
         outer.addLayout(self.stack, 1)
@@ -79,7 +77,7 @@ class QueryPanel(QFrame):
         buttons = QHBoxLayout()
         self.skip_button = QPushButton("Skip  (S)")
         self.undo_button = QPushButton("Undo  (⌫)")
-        self.redo_button = QPushButton("Redo  (⇧⌫)")
+        self.redo_button = QPushButton("Redo  (Shift+⌫)")
         self.predictions_box = QCheckBox("Show the model's prediction at each level")
         self.predictions_box.setToolTip("Off by default: seeing the model's guess can bias your answer.")
         for widget in (self.skip_button, self.undo_button, self.redo_button, self.predictions_box):
@@ -270,8 +268,22 @@ class QueryPanel(QFrame):
 
     # -- display ---------------------------------------------------------------------------------
     def _columns(self) -> int:
-        count = len(self.tiles)
-        return count if count <= 6 else math.ceil(count / 2)
+        return self.columns or 1
+
+    def _layout_tiles(self) -> None:
+        """As large as the room allows, whole-number scaled, centred."""
+        if not self.tiles or self.tiles[0].image is None:
+            return
+        image = self.tiles[0].image
+        room_w, room_h = self.grid_host.width(), self.grid_host.height() - 16
+        self.columns, scale = best_layout(len(self.tiles), image.width(), image.height(), room_w, room_h)
+        width, height = tile_size(image.width(), image.height(), scale)
+        rows = math.ceil(len(self.tiles) / self.columns)
+        left = max(0, (room_w - self.columns * width - (self.columns - 1) * SPACING) // 2)
+        top = 8 + max(0, (room_h - rows * height - (rows - 1) * SPACING) // 2)
+        for i, tile in enumerate(self.tiles):
+            row, column = divmod(i, self.columns)
+            tile.setGeometry(left + column * (width + SPACING), top + row * (height + SPACING), width, height)
 
     def _show_current(self, select: int | None = None) -> None:
         query = self.queue.current
@@ -296,12 +308,12 @@ class QueryPanel(QFrame):
             for tile in self.tiles:
                 tile.deleteLater()
             self.tiles = [CandidateTile(i, self.grid_host) for i in range(len(query.grid))]
-            columns = self._columns()
-            for i, tile in enumerate(self.tiles):
+            for tile in self.tiles:
                 tile.clicked.connect(self.answer_index)
-                self.grid.addWidget(tile, i // columns, i % columns)
+                tile.show()
         for i, (tile, level) in enumerate(zip(self.tiles, query.grid)):
             tile.set_candidate(to_qimage(self.images[i]), level, str(i) if i < 10 else "")
+        self._layout_tiles()
         current = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - query.level))
         self.cursor = current if select is None else select
         self._update_tiles()
@@ -344,3 +356,15 @@ class QueryPanel(QFrame):
 
     def pending_count(self) -> int:
         return len(self.queue)
+
+
+class _TileHost(QWidget):
+    """Holds the tiles; lays them out again whenever its size changes."""
+
+    def __init__(self, relayout):
+        super().__init__()
+        self._relayout = relayout
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout()

@@ -31,13 +31,12 @@ class WatchBot(QObject):
         self._on_query(panel.queue.current)
 
     def stop(self) -> None:
+        if not self.active:
+            return
         self.active = False
         self._think.stop()
         self._confirm.stop()
-        try:
-            self.panel.query_shown.disconnect(self._on_query)
-        except (RuntimeError, TypeError):
-            pass
+        self.panel.query_shown.disconnect(self._on_query)
 
     def _on_query(self, query) -> None:
         self._confirm.stop()

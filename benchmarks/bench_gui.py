@@ -1,0 +1,163 @@
+"""GUI benchmark: event-loop latency while training runs at full speed in the worker thread,
+and training throughput with the window open against headless.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py            # or under xvfb-run
+    python benchmarks/bench_gui.py --epochs 2 --repeats 2 --json out.json
+
+Latency: a precise QTimer fires every 10 ms in the GUI thread; the lateness of each tick
+(actual gap − 10 ms) is what a click or key press would wait. Goals: p99 ≤ 16 ms, max ≤ 50 ms.
+
+Throughput: the same training (AQPL-CAT, continuous mode, embedded dataset) headless in the
+main thread (what the command line does) and in the window (worker thread, live plots, level
+histogram, progress, a query on screen), alternating, `repeats` times each; the ratio of the
+medians. Goal ≥ 0.95. A last run adds a bot answering a query every 300 ms through the query
+panel (more rounds, so more pool scoring: its throughput is not comparable, its latency is).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TICK_MS = 10
+
+
+def settings_overrides(epochs: int) -> dict:
+    return dict(method="aqpl-cat", mode="continuous", epochs=epochs, warmup_epochs=1, budget="5%",
+                queries_per_round=50, eval_every=1)
+
+
+def run_headless(dataset, epochs: int) -> dict:
+    from app.engine.trainer import Trainer
+    from app.gui.prepare import settings_for
+
+    trainer = Trainer(settings_for(dataset.family, settings_overrides(epochs)), dataset)
+    for _ in trainer.steps():
+        pass
+    return {"seconds": trainer.result.seconds, "steps": trainer.step}
+
+
+class Probe:
+    """Lateness of a 10 ms timer in the GUI thread."""
+
+    def __init__(self):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.samples: list[float] = []
+        self.recording = False
+        self.last = None
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+
+    def tick(self):
+        now = time.perf_counter()
+        if self.recording and self.last is not None:
+            self.samples.append(max(0.0, (now - self.last) * 1000 - TICK_MS))
+        self.last = now
+
+    def summary(self) -> dict:
+        s = sorted(self.samples)
+        if not s:
+            return {}
+        return {"ticks": len(s), "p50_ms": s[len(s) // 2], "p99_ms": s[min(len(s) - 1, int(len(s) * 0.99))], "max_ms": s[-1]}
+
+
+def run_gui(dataset, epochs: int, answering: bool) -> dict:
+    from PySide6.QtCore import QTimer
+
+    from app.gui.app import application
+    from app.gui.main_window import MainWindow
+    from app.gui.prepare import SessionRequest
+    from app.gui.settings_store import SettingsStore
+    from app.gui.watch import WatchBot
+
+    app = application()
+    temp = Path(tempfile.mkdtemp(prefix="aqpl-bench-gui-"))
+    window = MainWindow(SettingsStore(temp / "gui.ini"), project_root=temp)
+    window.confirm = lambda question: True
+    window.resize(1440, 900)
+    window.show()
+    probe = Probe()
+
+    class FixedOracle:  # answers at once; what is measured is the GUI, not an oracle
+        name = "bench"
+
+        def answer(self, queries):
+            return [0.3 for _ in queries]
+
+    session = window.start_session(SessionRequest(overrides=settings_overrides(epochs), dataset=dataset, load_suite=False))
+    bots = []
+
+    def on_ready(prepared):
+        probe.recording = True
+        if answering:
+            bots.append(WatchBot(window.panel, FixedOracle(), think_ms=150, confirm_ms=150, parent=window))
+
+    session.ready.connect(on_ready)
+    session.finished.connect(lambda outcome: (setattr(probe, "recording", False), QTimer.singleShot(100, app.quit)))
+    app.exec()
+    probe.timer.stop()
+    result = session.outcome.result
+    out = {"seconds": result.seconds, "steps": session.trainer.step, "answers": result.queries_used,
+           "plot_redraws": window.plots.redraws, **probe.summary()}
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="GUI latency and throughput")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from app.engine.data import load_dataset
+
+    dataset = load_dataset("embedded")
+    print(f"embedded dataset {len(dataset.train_x)} train images, {args.epochs} epochs, torch threads {torch.get_num_threads()}, "
+          f"Qt platform {os.environ.get('QT_QPA_PLATFORM')}", flush=True)
+    headless, gui = [], []
+    for repeat in range(args.repeats):
+        headless.append(run_headless(dataset, args.epochs))
+        print(f"headless run {repeat + 1}: {headless[-1]['steps'] / headless[-1]['seconds']:.2f} batches/s", flush=True)
+        gui.append(run_gui(dataset, args.epochs, answering=False))
+        g = gui[-1]
+        print(f"GUI run {repeat + 1}: {g['steps'] / g['seconds']:.2f} batches/s; latency p50 {g['p50_ms']:.1f} ms, "
+              f"p99 {g['p99_ms']:.1f} ms, max {g['max_ms']:.1f} ms", flush=True)
+    answering = run_gui(dataset, args.epochs, answering=True)
+    print(f"GUI with a bot answering: {answering['answers']} answers; latency p50 {answering['p50_ms']:.1f} ms, "
+          f"p99 {answering['p99_ms']:.1f} ms, max {answering['max_ms']:.1f} ms", flush=True)
+
+    rate = lambda runs: statistics.median(r["steps"] / r["seconds"] for r in runs)  # noqa: E731
+    ratio = rate(gui) / rate(headless)
+    summary = {
+        "headless_batches_per_s": rate(headless), "gui_batches_per_s": rate(gui), "throughput_ratio": ratio,
+        "latency_p50_ms": max(g["p50_ms"] for g in gui), "latency_p99_ms": max(g["p99_ms"] for g in gui),
+        "latency_max_ms": max(g["max_ms"] for g in gui), "answering": answering, "runs": {"headless": headless, "gui": gui},
+    }
+    print()
+    print(f"throughput GUI / headless: {ratio:.3f}  (goal ≥ 0.95)")
+    print(f"event-loop latency while training (worst run): p50 {summary['latency_p50_ms']:.1f} ms, "
+          f"p99 {summary['latency_p99_ms']:.1f} ms (goal ≤ 16), max {summary['latency_max_ms']:.1f} ms (goal ≤ 50)")
+    print(f"with a bot answering through the panel: p99 {answering['p99_ms']:.1f} ms, max {answering['max_ms']:.1f} ms")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
