@@ -337,3 +337,57 @@ def test_a_creation_cut_short_leaves_nothing_behind(tmp_path):
     Project.create(tmp_path / "p", settings()).close()
     assert not abandoned.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+
+
+def _run_until_queries(steps, events, count):
+    while len(events.queries) < count:
+        next(steps)
+
+
+def test_synchronous_round_cut_short_is_asked_again_without_the_answers_given(tmp_path, tiny, one_thread):
+    """The expert answered 3 of round 2's queries when the program died (epoch 2's checkpoint
+    not written yet). The resumed run asks round 2 again: the 3 answers are handed back, the
+    expert sees only the other queries, and they are the ones an uninterrupted run asks."""
+    s = settings(epochs=4, budget="30", queries_per_round=10)
+
+    def answer_all(trainer, queries):
+        for q in queries:
+            trainer.submit_answer(q.example_id, 0.2)
+
+    uninterrupted = Recorder()
+    with Project.create(tmp_path / "a", s) as project:
+        trainer = project.make_trainer(tiny, callbacks=uninterrupted)
+        steps = trainer.steps()
+        _run_until_queries(steps, uninterrupted, 10)
+        answer_all(trainer, uninterrupted.queries[:10])
+        _run_until_queries(steps, uninterrupted, 20)
+        round_two = {q.example_id for q in uninterrupted.queries[10:20]}
+
+    events = Recorder()
+    project = Project.create(tmp_path / "b", s)
+    trainer = project.make_trainer(tiny, callbacks=events)
+    steps = trainer.steps()
+    _run_until_queries(steps, events, 10)
+    answer_all(trainer, events.queries[:10])
+    _run_until_queries(steps, events, 20)
+    given = events.queries[10:13]
+    answer_all(trainer, given)
+    del steps, trainer  # the crash
+    project.close()
+
+    events = Recorder()
+    with Project.open(tmp_path / "b") as project:
+        trainer = project.make_trainer(tiny, callbacks=events)
+        assert trainer.epoch == 1 and trainer.book.used == 10
+        steps = trainer.steps()
+        _run_until_queries(steps, events, 7)
+        asked = {q.example_id for q in events.queries}
+        assert asked.isdisjoint(q.example_id for q in given) and len(asked) == 7
+        assert asked | {q.example_id for q in given} == round_two
+        answer_all(trainer, events.queries)
+        _run_until_queries(steps, events, 17)  # round 3
+        answer_all(trainer, events.queries[7:])
+        for _ in steps:
+            pass
+        assert trainer.book.used == 30 and set(trainer.book.answered) >= round_two
+        assert len(project.answers()) == 30  # the 3 handed-back answers were not stored again

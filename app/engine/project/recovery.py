@@ -92,8 +92,11 @@ def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -
         if (have, have_level) == (want, level):
             continue
         if have == "unknown":
-            if synchronous and want != "pending":
-                deferred[example] = (want, level, round_)
+            if synchronous:
+                # Its round runs again and asks it again; an answer that was undone (pending)
+                # is simply asked again, as an uninterrupted run would leave it waiting.
+                if want != "pending":
+                    deferred[example] = (want, level, round_)
                 continue
             book.issue([trainer._query_for(example)])
         elif have in ("answered", "skipped"):
