@@ -53,7 +53,8 @@ class TrainingSession(QObject):
 
     # -- what the user does ---------------------------------------------------------------------
     def start(self) -> None:
-        self.thread.start()
+        # Lower than the GUI thread (Windows, macOS; on Linux the worker renices itself).
+        self.thread.start(QThread.Priority.LowPriority)
         self._set_state(PREPARING)
 
     def pause(self) -> None:

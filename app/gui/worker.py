@@ -10,6 +10,8 @@ the training loop, so queued slots would never be delivered. They are honoured a
 batch. Pausing blocks on an Event (no busy loop).
 """
 
+import os
+import sys
 import threading
 import time
 import warnings
@@ -25,6 +27,10 @@ from app.gui.prepare import Cancelled, PreparedSession, SessionRequest, prepare_
 from app.gui.suite_loader import SuiteLoader
 
 LEVELS_INTERVAL_S = 0.5  # CAT changes levels every batch: send the table at most this often
+# Linux: the training thread (and the PyTorch threads it starts) runs at this nice value, so the
+# GUI thread wins the CPU when both want it; the GUI is idle nearly all the time, so on an
+# otherwise idle machine training still gets every core (measured: benchmarks/bench_gui.py).
+TRAINING_NICE = 5
 
 
 @dataclass
@@ -133,6 +139,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         outcome = Outcome("failed")
+        lower_thread_priority()
         route_warnings_to(self)
         try:
             outcome = self._run()
@@ -213,6 +220,15 @@ class TrainingWorker(QObject):
         self._snapshot_wanted.clear()
         state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
         self.model_snapshot.emit(state)
+
+
+def lower_thread_priority() -> None:
+    """Before any PyTorch call in this thread, so that its intra-op threads inherit it."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICE)
+        except OSError:
+            pass  # not allowed here: train at the normal priority
 
 
 # -- Python warnings raised in a worker thread become its warning signal ------------------------
