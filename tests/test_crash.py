@@ -2,9 +2,10 @@
 simulated expert answers from another thread; every acknowledged answer must be in the project,
 the project must open, and training must resume to the end with the level table the database
 says. The benchmark (benchmarks/bench_project.py) runs the same trials 60 times; here
-AQPL_KILL_TRIALS (default 10) keeps the suite fast."""
+AQPL_KILL_TRIALS (default 8) keeps the suite fast."""
 
 import os
+import random
 import signal
 
 import torch
@@ -13,8 +14,8 @@ from crash_harness import DriverRun, kill_trials, write_levels
 
 
 def test_acknowledged_answers_survive_random_kills(tmp_path):
-    trials = int(os.environ.get("AQPL_KILL_TRIALS", "10"))
-    stats = kill_trials(tmp_path, trials, seed=int(os.environ.get("AQPL_KILL_SEED", "0")), log=lambda line: None, epochs=4)
+    trials = int(os.environ.get("AQPL_KILL_TRIALS", "8"))
+    stats = kill_trials(tmp_path, trials, seed=int(os.environ.get("AQPL_KILL_SEED", "0")), log=lambda line: None, epochs=3)
     assert stats["problems"] == []
     assert stats["lost"] == 0
     assert stats["trials"] == trials
@@ -38,8 +39,8 @@ def _run(args, kill_after: float | None = None) -> DriverRun:
 def test_resumed_run_ends_with_the_level_table_of_an_uninterrupted_run(tmp_path):
     """Synchronous mode, replay oracle, same seed. The interrupted run dies right after a
     checkpoint, finds that checkpoint damaged (falls back to the previous one), dies in the middle
-    of a round's answers (answers stored, checkpoint not yet written), and is killed twice at
-    random moments; it must end exactly where the uninterrupted run ends."""
+    of a round's answers (answers stored, checkpoint not yet written), and is killed at a
+    random moment; it must end exactly where the uninterrupted run ends."""
     levels = write_levels(tmp_path / "levels.pt")
     common = ["--levels", str(levels), "--oracle", "replay", "--mode", "synchronous", "--epochs", "4", "--budget", "90"]
     reference = _run(["--project", str(tmp_path / "reference"), "--dump", str(tmp_path / "reference.pt"), *common])
@@ -56,10 +57,11 @@ def test_resumed_run_ends_with_the_level_table_of_an_uninterrupted_run(tmp_path)
     assert second.process.returncode == -signal.SIGKILL
     assert any("epoch-0002.ckpt is truncated" in line and "previous one" in line for line in second.lines), second.output()
 
-    for delay in (0.6, 1.7):
-        _run(args, kill_after=delay)
+    delay = random.uniform(0.3, 2.0)
+    _run(args, kill_after=delay)
     last = _run(args)
     assert last.process.returncode == 0, last.output()
+    print(f"random kill {delay:.2f} s after READY")  # shown when the test fails
 
     expected, got = torch.load(tmp_path / "reference.pt"), torch.load(tmp_path / "interrupted.pt")
     for key in ("level", "source", "cap"):
