@@ -62,38 +62,51 @@ def train_reference(dataset: Dataset, grid: list[float], model_name: str, epochs
 
 
 @torch.no_grad()
+def _recognised(model, x, y, ids, level, device) -> torch.Tensor:
+    """R recognises each example at `level` under at least half of DRAWS noise draws.
+
+    Draws are taken one at a time for the still-undecided examples only: an example is decided
+    once it has DRAWS/2 hits (pass) or more than DRAWS/2 misses (fail), which halves the passes
+    without changing any outcome."""
+    if level == 0:  # without noise all draws are the same image
+        return model(x).argmax(1) == y
+    need = math.ceil(DRAWS / 2)
+    hits = torch.zeros(len(ids), dtype=torch.long, device=device)
+    misses = torch.zeros_like(hits)
+    for draw in range(DRAWS):
+        open_ = torch.nonzero((hits < need) & (misses <= DRAWS - need)).flatten()
+        if len(open_) == 0:
+            break
+        noisy = perturb_examples(x[open_], ids[open_], level, ORACLE_SEED, draw)
+        correct = (model(noisy).argmax(1) == y[open_]).long()
+        hits[open_] += correct
+        misses[open_] += 1 - correct
+    return hits >= need
+
+
+@torch.no_grad()
 def conform_levels(model, dataset: Dataset, grid: list[float], device, progress=None, batch: int = 2000) -> torch.Tensor:
     """ε*_i for every training example. Levels are tried in ascending order and only examples
     that passed every smaller level are tried again, which saves most of the N·|E|·m passes."""
     model.eval()
     n = len(dataset.train_x)
-    labels = dataset.train_y
     result = torch.full((n,), grid[0])
     alive = torch.ones(n, dtype=torch.bool)
-    total = len(grid)
     for index, level in enumerate(grid):
         ids_alive = torch.nonzero(alive).flatten()
         passed = torch.zeros(len(ids_alive), dtype=torch.bool)
-        draws = 1 if level == 0 else DRAWS  # without noise all draws are the same image
         for start in range(0, len(ids_alive), batch):
-            ids = ids_alive[start : start + batch]
-            x = to_float(dataset.train_x[ids].to(device))
-            y = labels[ids].to(device)
-            hits = torch.zeros(len(ids), device=device)
-            for draw in range(draws):
-                x_noisy = perturb_examples(x, ids.to(device), level, ORACLE_SEED, draw) if level > 0 else x
-                hits += (model(x_noisy).argmax(1) == y).float()
-            passed[start : start + len(ids)] = (hits >= draws / 2).cpu()
-        if index == 0:
-            # An example R cannot recognise even at the lowest level gets that level.
-            alive = torch.zeros(n, dtype=torch.bool)
-            alive[ids_alive[passed]] = True
-        else:
-            survivors = ids_alive[passed]
+            ids = ids_alive[start : start + batch].to(device)
+            x = to_float(dataset.train_x[ids.cpu()].to(device))
+            y = dataset.train_y[ids.cpu()].to(device)
+            passed[start : start + len(ids)] = _recognised(model, x, y, ids, level, device).cpu()
+        survivors = ids_alive[passed]
+        if index > 0:
+            # an example R cannot recognise even at the lowest level keeps that level
             result[survivors] = level
-            alive = torch.zeros(n, dtype=torch.bool)
-            alive[survivors] = True
-        _progress(progress, index + 1, total, f"conform levels (level {level:g})")
+        alive = torch.zeros(n, dtype=torch.bool)
+        alive[survivors] = True
+        _progress(progress, index + 1, len(grid), f"conform levels (level {level:g})")
         if not alive.any():
             break
     return result
