@@ -250,6 +250,17 @@ def test_bundle_runs_the_headless_demo(bundle, tmp_path):
 
 
 @pytest.mark.slow
+def test_bundle_draws_the_corruption_gallery(bundle, tmp_path):
+    """All fifteen corruptions from the bundle, JPEG included (torchvision's image extension)."""
+    out = tmp_path / "gallery.png"
+    done = run_bundle(bundle, tmp_path, "gallery", "--dataset", "embedded", "--images", "1", "--out", str(out),
+                      timeout=900, TORCHVISION_WARN_WHEN_EXTENSION_LOADING_FAILS="1")
+    assert done.returncode == 0, done.stderr[-5000:]
+    assert out.stat().st_size > 10_000
+    assert "Failed to load" not in done.stderr
+
+
+@pytest.mark.slow
 def test_bundle_gives_one_line_errors(bundle, tmp_path):
     done = run_bundle(bundle, tmp_path, "--simulate-oracle", "--dataset", "nonsense", timeout=600)
     assert done.returncode == 2
