@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import torch
 
 from app.engine.levels import Source
 
