@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
@@ -141,8 +142,10 @@ def test_pause_resume_and_cancel(window, qtbot, small):
 
 
 def test_stop_early_evaluates_and_keeps_the_model(window, qtbot, small):
-    session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=200))
+    session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=200, device="cuda"))
     qtbot.waitUntil(lambda: session.trainer.step > 2, timeout=WAIT_MS)
+    if not torch.cuda.is_available():  # asked for a GPU, got the CPU: the device line warns
+        assert window.status.device.text().startswith("device: cpu") and window.status.device_warning
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
     result = session.outcome.result

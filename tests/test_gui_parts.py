@@ -68,6 +68,8 @@ def test_new_session_defaults_start_on_the_embedded_dataset(qtbot, tmp_path):
     assert request.overrides["mode"] == "continuous"  # the desktop default: nobody waits
     assert request.project and request.project.startswith(str(tmp_path / "projects"))
     assert "epochs" not in request.overrides and "grid" not in request.overrides  # the dataset's defaults
+    dialog.method.setCurrentIndex(dialog.method.findData("aqpl-gnt"))  # the suggested folder follows
+    assert "embedded-aqpl-gnt-" in dialog.project_dir.text()
 
 
 def test_new_session_dialog_shows_the_engines_one_line_message(qtbot, tmp_path):

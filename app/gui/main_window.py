@@ -215,6 +215,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_state(self, state: str) -> None:
         self.status.set_state(STATE_TEXT.get(state, state))
+        if state == states.STOPPING and self.panel.accepting:
+            self.panel.finish("Stopping training …")
         self._update_actions()
 
     @Slot(object)
@@ -245,6 +247,9 @@ class MainWindow(QMainWindow):
         self.status.set_progress(progress)
         if isinstance(progress, Progress):
             self.plots.add_progress(progress)
+            if progress.phase == "eval" and progress.step >= progress.total_steps and self.panel.accepting:
+                # Answers from now on could no longer change training: stop asking.
+                self.panel.finish("Training is done; the final evaluation is running …")
 
     @Slot(str)
     def _on_warning(self, message: str) -> None:
@@ -271,6 +276,9 @@ class MainWindow(QMainWindow):
             self.panel.finish(f"Training was cancelled.{saved}")
         else:
             self.status.set_finished("failed")
+            request = self.session.request if self.session is not None else None
+            if request is not None and request.open_existing and not Path(request.project).exists():
+                self.store.remove_recent_project(str(Path(request.project).resolve()))
             self.panel.finish(f"Training stopped with an error: {outcome.message or 'see the message'}. "
                               "Fix it and start again; answers given so far are saved in the project.")
         self.plots.redraw_dirty()

@@ -12,7 +12,7 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QFrame, QHBoxLayout, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget,
+    QAbstractSpinBox, QCheckBox, QFrame, QHBoxLayout, QLineEdit, QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget,
 )
 
 from app.engine.data.dataset import to_float
@@ -297,8 +297,8 @@ class QueryPanel(QFrame):
             self.query_shown.emit(query)
         self._refresh()
         if query is not None and self.isVisible() and not self.hasFocus():
-            window_focus = self.window().focusWidget() if self.window() else None
-            if window_focus is None or window_focus.focusPolicy() == Qt.FocusPolicy.NoFocus or not window_focus.isVisible():
+            focus = self.window().focusWidget()
+            if not isinstance(focus, (QLineEdit, QAbstractSpinBox)):  # never take keys from a text field
                 self.setFocus()
 
     def _render(self, query: Query, select: int | None) -> None:

@@ -123,6 +123,8 @@ class SessionDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.dataset.currentIndexChanged.connect(self._dataset_changed)
+        self.method.currentIndexChanged.connect(self._rename_project)
+        self._auto_project = self.project_dir.text()
         self._dataset_changed()
 
     # -- fields ---------------------------------------------------------------------------------
@@ -167,6 +169,15 @@ class SessionDialog(QDialog):
         name = self.dataset.currentData()
         self.data_dir.setEnabled(name != "embedded")
         self.image_size.setEnabled(name == "imagefolder")
+        self._rename_project()
+
+    def _rename_project(self) -> None:
+        """The suggested folder follows the dataset and method until the user edits it."""
+        if self.project_root is None or self.project_dir.text() != getattr(self, "_auto_project", None):
+            return
+        names = {"dataset": self.dataset.currentData(), "method": self.method.currentData()}
+        self._auto_project = str(default_project_folder(self.project_root, names))
+        self.project_dir.setText(self._auto_project)
 
     # -- result ---------------------------------------------------------------------------------
     def overrides(self) -> dict:
