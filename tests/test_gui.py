@@ -120,6 +120,11 @@ def test_a_whole_round_answered_with_keys(window, qtbot, small, tmp_path):
     assert {r["example_id"]: r["level"] for r in kept}[first.example_id] == 0.3
     assert all(r["time_taken_s"] > 0 and r["source"] == "expert" for r in kept)
 
+    job = window.run_export(str(project_dir), str(tmp_path / "export"))  # File → Export, off the GUI thread
+    with qtbot.waitSignal(job.done, timeout=WAIT_MS):
+        pass
+    assert (tmp_path / "export" / "levels.csv").is_file() and (tmp_path / "export" / "answers.csv").is_file()
+
 
 def test_pause_resume_and_cancel(window, qtbot, small):
     session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=200))

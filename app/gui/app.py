@@ -1,6 +1,8 @@
 """QApplication setup and the entry point `launch()` (see app/gui/__init__.py)."""
 
+import signal
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
@@ -38,6 +40,12 @@ def app_icon() -> QIcon | None:
     return None
 
 
+def is_project(path: str) -> bool:
+    from app.engine.project.project import MARKER
+
+    return (Path(path) / MARKER).is_file()
+
+
 def launch(overrides: dict, simulate_oracle: bool = False, project: str | None = None) -> int:
     from app.gui.main_window import MainWindow
     from app.gui.prepare import SessionRequest
@@ -49,10 +57,29 @@ def launch(overrides: dict, simulate_oracle: bool = False, project: str | None =
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     if overrides.get("method") == "all":
         overrides.pop("method")  # five trainings are a headless job; the window runs one
-    if project:
+    if project and is_project(project):
         QTimer.singleShot(0, lambda: window.open_project(project, {"device": overrides.get("device")}, watch=simulate_oracle))
+    elif project:  # like the headless --project: a new folder becomes a new project
+        QTimer.singleShot(0, lambda: window.start_session(SessionRequest(overrides=overrides, project=project, watch=simulate_oracle)))
     elif simulate_oracle:
         QTimer.singleShot(0, lambda: window.start_session(SessionRequest(overrides=overrides, watch=True)))
     elif overrides and overrides != {"dataset": "embedded"}:
         QTimer.singleShot(0, lambda: window.new_session(prefill=overrides))
+    quit_on_signals(window)
     return app.exec()
+
+
+def quit_on_signals(window) -> None:
+    """Ctrl+C in the terminal or a SIGTERM closes the window the normal way (training stops at
+    the next batch, the project is closed) instead of killing the training thread mid-write.
+    Python runs signal handlers only between bytecodes, so a timer wakes the interpreter."""
+    def handle(signum, frame):
+        window.confirm = lambda question: True
+        window.close()
+
+    for name in ("SIGINT", "SIGTERM"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handle)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)

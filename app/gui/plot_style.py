@@ -16,5 +16,7 @@ def make_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
     widget.setLabel("bottom", x_label)
     widget.setLabel("left", y_label)
     widget.showGrid(x=True, y=True, alpha=0.15)
+    for side in ("bottom", "left"):
+        widget.getAxis(side).enableAutoSIPrefix(False)  # no "(x0.001)" on a single point
     widget.setMinimumSize(220, 160)
     return widget
