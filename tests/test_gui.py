@@ -132,7 +132,7 @@ def test_pause_resume_and_cancel(window, qtbot, small):
     qtbot.waitUntil(lambda: trainer.step > 2, timeout=WAIT_MS)
     window.pause_action.trigger()
     assert session.state == "paused" and window.pause_action.text() == "Resume"
-    qtbot.wait(600)  # the batch in flight finishes
+    qtbot.waitUntil(session.worker.parked.is_set, timeout=WAIT_MS)  # the batch in flight finished
     step = trainer.step
     qtbot.wait(800)
     assert trainer.step == step  # paused: no batch ran

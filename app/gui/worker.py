@@ -107,6 +107,7 @@ class TrainingWorker(QObject):
         self._cancel = threading.Event()
         self._stop_early = threading.Event()
         self._snapshot_wanted = threading.Event()
+        self.parked = threading.Event()  # set while paused between two batches
         self._suite: SuiteLoader | None = None
 
     # -- controls: any thread ----------------------------------------------------------------
@@ -177,7 +178,9 @@ class TrainingWorker(QObject):
         try:
             while True:
                 if not self._run_gate.is_set():
+                    self.parked.set()
                     self._run_gate.wait()
+                    self.parked.clear()
                 if self._cancel.is_set():
                     return Outcome("cancelled")
                 if self._suite is not None and (trainer.step >= trainer.total_steps or self._stop_early.is_set()):
