@@ -142,3 +142,19 @@ def test_query_panel_shows_every_level_and_answers_by_key(qtbot, small):
     qtbot.keyClick(panel, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert sink.calls[-1] == ("undo", 7) and panel.queue.current.example_id == 7
     assert "budget 1 / 10 used" in panel.status.text()
+
+
+def test_colour_images_and_the_tile_layout():
+    from app.gui.candidate_tile import best_layout
+    from app.gui.qimage import to_qimage
+
+    image = torch.zeros(3, 32, 32)
+    image[0, 0, 0] = 1.0  # one red pixel, top left
+    qimage = to_qimage(image)
+    assert (qimage.width(), qimage.height()) == (32, 32)
+    assert qimage.pixelColor(0, 0).red() == 255 and qimage.pixelColor(0, 0).green() == 0
+    assert qimage.pixelColor(1, 0).red() == 0
+    # 11 candidates of 28 px in a wide, short room: one row; in a square room: a grid with bigger images
+    assert best_layout(11, 28, 28, 2000, 200)[0] == 11
+    columns, scale = best_layout(11, 28, 28, 800, 700)
+    assert 3 <= columns <= 6 and scale >= 5
