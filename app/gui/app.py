@@ -23,6 +23,7 @@ def application() -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationDisplayName(APP_NAME)
+    app.setDesktopFileName("aqpl-studio")  # matches packaging/aqpl-studio.desktop
     app.setStyleSheet(theme.STYLE_SHEET)
     icon = app_icon()
     if icon is not None:

@@ -80,6 +80,8 @@ class TrainingSession(QObject):
             self._set_state(STOPPING)
 
     def set_predictions_wanted(self, wanted: bool) -> None:
+        if not self.active:
+            return  # the worker is gone (or going)
         self.worker.predictions_wanted = wanted
         if wanted:
             self.worker.request_model_snapshot()
