@@ -173,6 +173,8 @@ class MainWindow(QMainWindow):
             self.show_error("a session is running: stop or cancel it first")
             return None
         self._stop_watch_bot()
+        if self.session is not None:
+            self.session.deleteLater()  # its thread has ended; its signals are delivered
         self.prepared = None
         self.messages = []
         self.plots.reset()
