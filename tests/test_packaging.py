@@ -230,8 +230,10 @@ def test_bundle_holds_resources_qt_plugins_and_no_trimmed_parts(bundle):
 @pytest.mark.slow
 def test_bundle_runs_the_headless_demo(bundle, tmp_path):
     out = tmp_path / "out"
-    done = run_bundle(bundle, tmp_path, "--simulate-oracle", "--dataset", "embedded", "--epochs", "1",
-                      "--method", "aqpl-cat", "--reference-epochs", "1", "--warmup-epochs", "0", "--budget", "1%",
+    # AQPL-CAT with the simulated oracle (reference model, conform levels, one query round),
+    # tiny: 2 epochs (1 of warm-up), a 1-epoch reference model, 1% budget; suites: see the gallery test
+    done = run_bundle(bundle, tmp_path, "--simulate-oracle", "--dataset", "embedded", "--epochs", "2",
+                      "--method", "aqpl-cat", "--reference-epochs", "1", "--warmup-epochs", "1", "--budget", "1%",
                       "--no-suite", "--quiet", "--out", str(out))
     assert done.returncode == 0, done.stderr[-5000:]
     assert "Clean" in done.stdout and "AQPL-CAT" in done.stdout
