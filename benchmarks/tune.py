@@ -55,9 +55,13 @@ def main() -> int:
     base = defaults_for("gray", epochs=args.epochs, eval_every=0, budget="5%")
     oracle = SimulatedOracle(data, base.grid, base.reference_model, base.reference_epochs, torch.device("cpu"))
     oracle.levels()
-    rows = []
+    # a re-run keeps the rows already measured (the screening is long on a CPU)
+    rows = json.loads((out / "tune.json").read_text()) if (out / "tune.json").exists() else []
+    done = [{k: v for k, v in r.items() if k not in ("clean", "gaussian", "all", "queries", "seconds")} for r in rows]
     for method in args.methods.split(","):
         for overrides in GRID[method]:
+            if {"method": method, **overrides} in done:
+                continue
             settings = replace(base, method=method, **overrides)
             result = Trainer(settings, data, oracle=oracle if settings.uses_queries else None, suite=suite).run()
             row = {"method": method, **overrides, "clean": result.clean, "gaussian": result.gaussian, "all": result.all,

@@ -35,12 +35,14 @@ def test_all_methods_end_to_end_on_the_embedded_dataset(tmp_path, capsys):
         assert len(entry["curve_levels"]) == len(entry["curve_accuracy"]) == 11
         expected_queries = 120 if method.startswith("aqpl") else 0  # 2% of 6,000
         assert entry["queries_used"] == [expected_queries]
-        assert entry["runs"][0]["settings" if "settings" in entry["runs"][0] else "seed"] is not None
     assert (out / "results.md").read_text().count("|") > 20
     assert (out / "curves.png").stat().st_size > 5000
     levels = (out / "levels" / "aqpl-cat-seed0.csv").read_text().splitlines()
-    assert levels[0] == "example_id,label,level,source,cap" and len(levels) == 6001
-    assert sum(line.endswith(("expert," + line.split(",")[-1])) for line in levels[1:]) == 120
+    assert levels[0] == "example_id,label,class_name,level,source,cap" and len(levels) == 6001
+    assert sum(line.split(",")[4] == "expert" for line in levels[1:]) == 120
+    # every run is a project: its answers are in its database and it is marked finished
+    assert (out / "runs" / "aqpl-cat-seed0" / "answers.sqlite").exists()
+    assert (out / "runs" / "aqpl-cat-seed0" / "export" / "model.onnx").exists()
     # each model is a torch.export program that loads without the project's code
     program = torch.export.load(out / "models" / "aqpl-cat-seed0.pt2")
     assert program.module()(torch.rand(3, 1, 28, 28)).shape == (3, 10)

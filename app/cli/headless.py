@@ -1,7 +1,7 @@
 """The headless run: every requested method × seed on one dataset, a paper-shaped table,
 results.json / results.md / curves.png, per-example levels and each model as a .pt2 program."""
 
-import csv
+import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,11 +12,10 @@ from app.engine.data import load_dataset
 from app.engine.device import describe, pick_device
 from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
-from app.engine.export import export_program
 from app.engine.oracle import NoisyOracle, ReplayOracle, SimulatedOracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.settings import METHODS, Settings, defaults_for
-from app.engine.trainer import Trainer
+from app.engine.project import Project
 
 from app.cli.options import setting_overrides
 
@@ -93,12 +92,33 @@ def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     return oracle
 
 
-def write_levels(path: Path, trainer: Trainer) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["example_id", "label", "level", "source", "cap"])
-        writer.writerows(trainer.table.rows(trainer.dataset.train_y))
+def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool) -> tuple:
+    """One method × seed as a project: a finished project reports its stored result, an
+    interrupted one resumes from its last checkpoint with every recorded answer."""
+    project = Project.open_or_create(project_path, settings)
+    try:
+        if project.settings_differences:
+            changed = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in project.settings_differences.items())
+            raise SettingsError(
+                f"{project_path} holds a run with other settings ({changed}): use a new --out / --project, or delete that folder"
+            )
+        finished = project.load_result()
+        if finished is not None:
+            say(f"{label}: already finished in {project_path}, reusing its result")
+            return finished, project.latest_checkpoint()
+        bar = BarCallbacks(label, settings.epochs * -(-len(dataset.train_x) // settings.batch_size), quiet)
+        try:
+            trainer = project.make_trainer(dataset, oracle=oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
+            if trainer.epoch:
+                say(f"{label}: resuming {project_path} after epoch {trainer.epoch}")
+            result = trainer.run()
+        finally:
+            bar.close()
+        project.save_result(result)
+        project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"))
+        return result, trainer
+    finally:
+        project.close()
 
 
 def run_headless(args) -> int:
@@ -135,15 +155,15 @@ def run_headless(args) -> int:
             if oracle is not None and settings.annotator_noise > 0:
                 run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
             name = f"{method}-seed{seed}"
-            bar = BarCallbacks(f"{METHOD_TITLES[method]} seed {seed}", settings.epochs * -(-len(dataset.train_x) // settings.batch_size), args.quiet)
-            try:
-                trainer = Trainer(settings, dataset, oracle=run_oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
-                result = trainer.run()
-            finally:
-                bar.close()
+            project_path = Path(args.project) if args.project else out / "runs" / name
+            result, _ = run_one(settings, dataset, run_oracle, suite, project_path, f"{METHOD_TITLES[method]} seed {seed}", args.quiet)
             results.setdefault(method, []).append(result)
-            write_levels(out / "levels" / f"{name}.csv", trainer)
-            export_program(trainer.model, trainer.dataset.test_x[:2].float() / 255, out / "models" / f"{name}.pt2")
+            for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
+                source = project_path / "export" / f"{kind}{suffix}"
+                if source.exists():
+                    target = out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}"
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, target)
             say(
                 f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
                 f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
