@@ -72,13 +72,13 @@ class StepBar:
 
 
 def load_suite_for(dataset, quiet: bool):
-    """The corruption suite for Gaussian and All (generated once and cached, or the released files)."""
-    try:
-        from app.engine.corruptions import load_suite
-    except ImportError:
-        say("warning: corruption suites are not available in this build: All is reported as missing")
-        return None
-    return load_suite(dataset, progress=StepBar(quiet))
+    """The corruption suite for Gaussian and All (the released files, or generated once and cached)."""
+    from app.engine.corruptions import load_suite
+
+    loaded = load_suite(dataset, progress=StepBar(quiet))
+    if loaded.get("note"):
+        say(f"note: {loaded['note']}")
+    return loaded
 
 
 def make_oracle(args, dataset, settings: Settings, device, quiet: bool):

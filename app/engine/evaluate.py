@@ -39,17 +39,19 @@ def robustness_curve(model, images, labels, device, grid: list[float]) -> list[f
 
 
 def suite_scores(model, loaded_suite: dict, device) -> dict:
-    """Gaussian, All and the per-corruption breakdown (%), from a loaded suite
-    (see app.engine.corruptions.load_suite)."""
-    per_corruption = {}
-    for name, sets in loaded_suite["corruptions"].items():
-        per_corruption[name] = sum(accuracy(model, s.images, s.labels, device) for s in sets) / len(sets)
-    gaussian_row = loaded_suite["gaussian"]
-    gaussian = sum(accuracy(model, s.images, s.labels, device) for s in gaussian_row) / len(gaussian_row)
+    """Gaussian, All and the per-corruption breakdown in %, from a loaded suite
+    (app.engine.corruptions.load_suite), scored by the suite package's own evaluate_suite."""
+    from app.engine.corruptions import evaluate_suite
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        scores = evaluate_suite(lambda images: model(to_float(images.to(device))), loaded_suite, batch_size=EVAL_BATCH)
+    model.train(was_training)
     return {
-        "gaussian": gaussian,
-        "all": sum(per_corruption.values()) / len(per_corruption),
-        "per_corruption": per_corruption,
+        "gaussian": 100.0 * scores["gaussian"],
+        "all": 100.0 * scores["all"],
+        "per_corruption": {name: 100.0 * entry["mean"] for name, entry in scores["corruptions"].items()},
         "suite": loaded_suite["suite"],
         "suite_source": loaded_suite["source"],
     }
