@@ -210,6 +210,7 @@ def test_bundle_holds_resources_qt_plugins_and_no_trimmed_parts(bundle):
         assert (internal / "resources" / "data" / "embedded" / name).is_file()
     assert (internal / "resources" / "icons" / "aqpl-studio.svg").is_file()
     assert (internal / "resources" / "icons" / "aqpl-studio-256.png").is_file()
+    assert not (internal / "resources" / "readme").exists()  # README screenshots stay out
 
     import PySide6
 
