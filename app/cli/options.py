@@ -84,5 +84,11 @@ SETTING_OPTIONS = (
 
 
 def setting_overrides(args: argparse.Namespace) -> dict:
-    """The options that are Settings fields, where the user gave them."""
-    return {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
+    """The options that are Settings fields, where the user gave them (for the GUI and projects:
+    `--method all` and several seeds only mean something to the headless run)."""
+    overrides = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
+    if args.method not in (None, "all"):
+        overrides["method"] = args.method
+    if args.seeds:
+        overrides["seed"] = args.seeds[0]
+    return overrides

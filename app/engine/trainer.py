@@ -200,6 +200,8 @@ class Trainer:
     # -- query rounds --------------------------------------------------------------------------
     def _round(self):
         """A scheduled round after an epoch. Synchronous mode waits until all its answers are in."""
+        if self.settings.mode == "continuous" and self.oracle is None and len(self.book.pending) >= self._low_water():
+            return  # the expert still has work queued: keep the budget for examples scored later
         issued = self._start_round()
         if self.settings.mode != "synchronous" or self.oracle is not None:
             return
@@ -216,8 +218,10 @@ class Trainer:
             return False
         if self.epoch < max(self.settings.warmup_epochs, 1):
             return False
-        low_water = max(1, self.per_round // 4)
-        return len(self.book.pending) < low_water and self.step - self._last_refill_step >= REFILL_GAP_BATCHES
+        return len(self.book.pending) < self._low_water() and self.step - self._last_refill_step >= REFILL_GAP_BATCHES
+
+    def _low_water(self) -> int:
+        return max(1, self.per_round // 4)
 
     def _start_round(self) -> list[Query]:
         count = min(self.per_round, self.book.room())
