@@ -21,7 +21,8 @@ def test_simulated_levels_are_the_largest_level_recognised_at_every_smaller_leve
     # Recompute the rule for a sample of examples with the cached reference model.
     from models import build
 
-    state = torch.load(next(cache_dir("oracle").glob("reference-*.pt")))["model"]
+    # The session cache holds other tests' reference models too: load this oracle's own.
+    state = torch.load(cache_dir("oracle") / f"reference-{oracle.cache_key()}.pt")["model"]
     model = build("small-cnn", 10, 1, 28)
     model.load_state_dict(state)
     model.eval()
