@@ -1,5 +1,5 @@
-"""Dataset-file faults that tests/test_datasets.py does not cover yet (docs/projects.md lists
-them all): each is a one-line DatasetError naming the file and the fix."""
+"""Dataset-file faults that tests/test_datasets.py does not cover yet (README, "Projects,
+autosave and recovery", lists them all): each is a one-line DatasetError naming the file and the fix."""
 
 import gzip
 import pickle
