@@ -23,7 +23,7 @@ if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
     exit 2
 fi
 if ! "$PYTHON" -c "import app.cli.main, torch, PySide6, pyqtgraph, matplotlib" 2>/dev/null; then
-    echo "error: $PYTHON cannot import the application and its dependencies: install them first (README: setup)" >&2
+    echo "error: $PYTHON cannot import the application and its dependencies: install them first (README, Quick start)" >&2
     exit 2
 fi
 
