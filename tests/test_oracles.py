@@ -70,3 +70,9 @@ def test_annotator_noise_moves_answers_by_one_grid_step(tmp_path):
     assert set(answers) == {0.2, 0.4, 0.6}
     changed = sum(a != 0.4 for a in answers) / 400
     assert 0.4 < changed < 0.6
+    # A run resumed from a checkpoint asks the rest in new batches: each example's slip must
+    # not depend on what was asked before it.
+    again = NoisyOracle(ReplayOracle(tmp_path / "levels.pt"), probability=0.5, seed=0)
+    assert again.answer([query(i) for i in range(399, 199, -1)]) == answers[399:199:-1]
+    other_seed = NoisyOracle(ReplayOracle(tmp_path / "levels.pt"), probability=0.5, seed=1)
+    assert other_seed.answer([query(i) for i in range(400)]) != answers

@@ -26,17 +26,20 @@ class NoisyOracle(Oracle):
         self.inner = inner
         self.name = inner.name
         self.probability = probability
-        self.generator = torch.Generator().manual_seed(seed + 7919)
+        self.seed = seed + 7919
 
     def answer(self, queries: list[Query]) -> list[float | None]:
         answers = self.inner.answer(queries)
         noisy = []
         for query, level in zip(queries, answers):
-            if level is not None and torch.rand((), generator=self.generator) < self.probability:
+            # A pure function of (seed, example): a run resumed from a checkpoint gets the same
+            # slips as an uninterrupted one, whatever was asked before the interruption.
+            coin, direction = torch.rand(2, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + query.example_id))
+            if level is not None and coin < self.probability:
                 grid = query.grid
                 level = nearest_grid_level(grid, level)
                 index = grid.index(level)
-                step = 1 if torch.rand((), generator=self.generator) < 0.5 else -1
+                step = 1 if direction < 0.5 else -1
                 level = grid[min(max(index + step, 0), len(grid) - 1)]
             noisy.append(level)
         return noisy
