@@ -118,6 +118,20 @@ def test_open_or_create_keeps_the_stored_settings(tmp_path):
         assert project.settings.device == "auto"  # the machine's choice, not the experiment's
 
 
+def test_a_finished_baseline_is_reused_when_only_settings_it_never_reads_change(tmp_path):
+    with Project.open_or_create(tmp_path / "std", settings(method="standard", warmup_epochs=2)):
+        pass
+    with Project.open_or_create(tmp_path / "std", settings(method="standard", warmup_epochs=1, gnt_sigma=0.3,
+                                                          budget="1%")) as project:
+        assert project.settings_differences == {}
+    with Project.open_or_create(tmp_path / "std", settings(method="standard", epochs=9)) as project:
+        assert "epochs" in project.settings_differences
+    with Project.open_or_create(tmp_path / "aq", settings(method="aqpl-cat", warmup_epochs=2)):
+        pass
+    with Project.open_or_create(tmp_path / "aq", settings(method="aqpl-cat", warmup_epochs=1, gnt_sigma=0.3)) as project:
+        assert project.settings_differences == {"warmup_epochs": (2, 1)}  # the rounds shape AQPL's result
+
+
 def test_a_second_process_cannot_open_an_open_project(tmp_path):
     import subprocess
     import sys

@@ -50,6 +50,19 @@ class Settings:
     def uses_queries(self) -> bool:
         return self.method.startswith("aqpl-")
 
+    def inert(self) -> set[str]:
+        """Settings this method never reads: a finished Standard run is still the same run
+        whatever the query budget or GNT's σ say (a re-run may reuse it)."""
+        names = set()
+        if not self.uses_queries:
+            names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
+                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs"}
+        if not self.method.endswith("gnt"):
+            names |= {"gnt_sigma", "gnt_p_clean"}
+        if not self.method.endswith("cat"):
+            names |= {"cat_eta", "cat_eps_max", "cat_smoothing"}
+        return names
+
     @property
     def smoothing(self) -> float:
         if self.cat_smoothing is not None:

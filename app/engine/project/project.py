@@ -173,10 +173,11 @@ class Project:
         stored, given = project.settings.to_dict(), settings.to_dict()
         for name in MACHINE_SETTINGS:
             setattr(project.settings, name, given[name])
+        inert = project.settings.inert() if stored["method"] == given["method"] else set()
         project.settings_differences = {
             name: (stored[name], given[name])
             for name in stored
-            if name not in MACHINE_SETTINGS and stored[name] != given.get(name)
+            if name not in MACHINE_SETTINGS and name not in inert and stored[name] != given.get(name)
         }
         return project
 
