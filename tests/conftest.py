@@ -16,6 +16,15 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("AQPL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """For modules of tiny batches: OpenMP threads only wait on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def embedded():
     from app.engine.data import load_dataset

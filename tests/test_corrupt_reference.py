@@ -20,12 +20,7 @@ from skimage import color, feature, transform  # noqa: E402
 from app.engine.corruptions import blur, digital, geometric, ops  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny batches: OpenMP threads only wait on a shared machine
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def smooth_images(n=6, size=32, channels=3, seed=0):

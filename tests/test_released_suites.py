@@ -19,12 +19,7 @@ MNIST_C = get_suite("mnist-c")
 IMAGENET_C = get_suite("imagenet-c")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny batches: OpenMP threads only wait on a shared machine
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def gray_dataset(n=40, data_dir=None, seed=0, name="toy-gray"):

@@ -4,7 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.engine.errors import AQPLError, SettingsError
+from app.cli.report import run_reporting
+from app.engine.errors import SettingsError
 
 DATASET_HELP = "dataset name: embedded, fashion-mnist, mnist, cifar10, tiny-imagenet, imagefolder (default: embedded)"
 
@@ -63,14 +64,7 @@ class _Bar:
 
 
 def _run(body) -> int:
-    try:
-        return body()
-    except AQPLError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: files already complete are kept, unfinished ones were not written", file=sys.stderr)
-        return 130
+    return run_reporting(body, "interrupted: files already complete are kept, unfinished ones were not written")
 
 
 def corrupt_main(argv: list[str]) -> int:

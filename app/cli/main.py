@@ -7,6 +7,7 @@ traceback reaches the user for bad input.
 import os
 import sys
 
+from app.cli.report import run_reporting
 from app.engine.errors import AQPLError
 
 SUBCOMMANDS = ("corrupt", "gallery")
@@ -47,17 +48,7 @@ def dispatch(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        return dispatch(argv)
-    except AQPLError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print("error: out of memory: use a smaller --batch-size or a smaller dataset", file=sys.stderr)
-        return 2
+    return run_reporting(lambda: dispatch(argv))
 
 
 if __name__ == "__main__":
