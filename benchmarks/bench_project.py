@@ -1,4 +1,4 @@
-"""Projects benchmark (README, "Projects, autosave and recovery" → "Measured"): kill trials
+"""Projects benchmark (docs/projects.md → "Measured"): kill trials
 and answers lost, time to reopen a project with 10,000 answers, answer commit latency.
 
     .venv/bin/python benchmarks/bench_project.py [--trials 60] [--seed 0] [--json out.json]

@@ -138,7 +138,7 @@ def test_imagenet_c_corruption_contract(corruption, colour32, colour64):
         assert torch.equal(images, before)
 
 
-# corruptions whose published table is monotone in pixel distance (see README, "Corruption suites", for the rest)
+# corruptions whose published table is monotone in pixel distance (see docs/corruptions.md, for the rest)
 MONOTONE = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "zoom_blur", "snow", "fog",
             "brightness", "contrast", "pixelate", "jpeg_compression")
 

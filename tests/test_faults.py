@@ -1,5 +1,5 @@
 """Bad input and faults around a project: each one gives a one-line message that names the
-problem and the fix, and loses nothing (README, "Projects, autosave and recovery" →
+problem and the fix, and loses nothing (docs/projects.md →
 "What was tried → what the user sees")."""
 
 import contextlib

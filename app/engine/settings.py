@@ -136,7 +136,7 @@ class Settings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: remove them (known: see README, Settings)")
+            raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: remove them (known: see docs/headless.md, Settings)")
         return cls(**data)
 
 

@@ -1,5 +1,5 @@
 """Projects: a folder per run that survives crashes, reopens where it stopped and exports
-its results (see README, "Projects, autosave and recovery"). No Qt here."""
+its results (see docs/projects.md). No Qt here."""
 
 from app.engine.project.answers import read_answers
 from app.engine.project.faults import DiskFullError, ProjectError, ProjectLockedError, ReadOnlyError

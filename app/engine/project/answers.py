@@ -6,7 +6,7 @@ crash or kill of the program (the threat this file guards against) cannot lose i
 also fsync every commit (guarding against power loss) but costs 4-8 ms per answer on the
 virtual disks we measured (p99 over the 5 ms goal); instead a background flusher runs a passive
 WAL checkpoint, which fsyncs the log, at most FLUSH_DELAY_S after the last answer, so a power
-cut loses at most the last second of answers. See README, "Projects, autosave and recovery" →
+cut loses at most the last second of answers. See docs/projects.md →
 "Durability".
 """
 

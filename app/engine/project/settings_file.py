@@ -16,7 +16,7 @@ from app.engine.settings import Settings
 
 HEADER = (
     "# AQPL Studio project settings. You may edit values here (e.g. data_dir when the dataset\n"
-    "# moved); they are checked when the project is opened. Names: see README, \"Settings\".\n"
+    "# moved); they are checked when the project is opened. Names: see docs/headless.md, \"Settings\".\n"
 )
 
 
