@@ -31,6 +31,9 @@ class LevelPolicy:
         """The new ceiling for an example the expert answered (None: keep the old one)."""
         return None
 
+    def apply_propagated(self, table: LevelTable, ids: torch.Tensor, predicted: torch.Tensor) -> None:
+        """Propagated levels for unanswered examples (only AQPL methods propagate)."""
+
     def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
         """w in the training target ỹ = (1 − w)·onehot(y) + w/K, per example (0: the plain label)."""
         return torch.zeros_like(levels)
@@ -57,6 +60,10 @@ class GNTPolicy(LevelPolicy):
 
     def expert_cap(self, level: float) -> float | None:
         return level
+
+    def apply_propagated(self, table, ids, predicted):
+        # AQPL-GNT: an unanswered example trains at its predicted level instead of σ
+        table.set_propagated(ids, levels=predicted)
 
 
 class CATPolicy(LevelPolicy):
@@ -94,6 +101,11 @@ class CATPolicy(LevelPolicy):
         # an answered example then stays at ε* for good: never above it, and never lowered by a
         # failed check either (the expert has said the example is still recognisable there).
         return level
+
+    def apply_propagated(self, table, ids, predicted):
+        # AQPL-CAT: the predicted level is the unanswered example's ceiling instead of ε_max;
+        # CAT keeps adapting below it
+        table.set_propagated(ids, caps=predicted)
 
     def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
         # c·ε never passes 0.5, for every level an example can reach: an AQPL-CAT answer above

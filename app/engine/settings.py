@@ -11,6 +11,7 @@ STRATEGIES = ("conformity", "random", "max-entropy", "margin")
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ORACLE_RECIPES = ("perceptual", "noise-reference")  # app/engine/oracle/recipes.py
+PROPAGATIONS = ("none", "class", "neighbours")  # app/engine/propagate.py
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Settings:
     eval_every: int = 1
     eval_subset: int = 2000
     pool_subset: int = 0
+    propagate: str = "none"  # level propagation after each round: none | class | neighbours (app/engine/propagate.py)
     oracle_recipe: str = "perceptual"  # the simulated expert's recipe (app/engine/oracle/recipes.py)
     oracle_tau: float = 0.9227  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
     oracle_blur: float = 1.0  # perceptual: the eye's blur in pixels
@@ -61,7 +63,7 @@ class Settings:
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
                       "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
-                      "oracle_recipe", "oracle_tau", "oracle_blur"}
+                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
@@ -106,6 +108,7 @@ class Settings:
         _choice("mode", self.mode, MODES)
         _choice("device", self.device, DEVICES)
         _choice("oracle recipe", self.oracle_recipe, ORACLE_RECIPES)
+        _choice("propagate", self.propagate, PROPAGATIONS)
         if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
             raise SettingsError(
                 f"oracle-tau {self.oracle_tau} / oracle-blur {self.oracle_blur}: τ is a correlation in (0, 1) and the blur a width ≥ 0 pixels"
