@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QToolBar
 
 from app.engine.device import describe, pick_device
-from app.engine.events import Progress
+from app.engine.events import Phase, Progress
 from app.gui import session as states
 from app.gui.background import BackgroundJob
 from app.gui.help_dialog import HelpDialog
@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
         self.status.set_progress(progress)
         if isinstance(progress, Progress):
             self.plots.add_progress(progress)
-            if progress.phase == "eval" and progress.step >= progress.total_steps and self.panel.accepting:
+            if progress.phase == Phase.EVAL and progress.step >= progress.total_steps and self.panel.accepting:
                 # Answers from now on could no longer change training: stop asking.
                 self.panel.finish("Training is done; the final evaluation is running …")
 
