@@ -7,10 +7,23 @@ same functions, and the utilities can be plotted.
 """
 
 import math
+from typing import Callable
 
 import torch
 
-from app.engine.settings import STRATEGIES
+# The registry of strategies: name → function(probs, b, generator) → (positions, utilities),
+# with 0 < b ≤ len(probs). The command line, the GUI and Settings.validate() read the names.
+STRATEGIES: dict[str, Callable] = {}
+
+
+def strategy(name: str):
+    """Register a strategy under `name` (as torchvision's `register_model`)."""
+
+    def register(function):
+        STRATEGIES[name] = function
+        return function
+
+    return register
 
 
 def normalised_entropy(probs: torch.Tensor) -> torch.Tensor:
@@ -32,20 +45,36 @@ def select(strategy: str, probs: torch.Tensor, b: int, generator: torch.Generato
     b = min(b, n)
     if b <= 0:
         return torch.empty(0, dtype=torch.long), torch.empty(n)
-    if strategy == "conformity":
-        # Two-sided (METHOD.md): high entropy suggests an excessive level, very low entropy a
-        # deficient one; half the batch from each end.
-        h = normalised_entropy(probs)
-        order = torch.argsort(h, descending=True, stable=True)
-        high = b - b // 2
-        picked = torch.cat((order[:high], order[n - b // 2 :] if b // 2 else order[:0]))
-        return picked, h
-    if strategy == "max-entropy":
-        h = normalised_entropy(probs)
-        return torch.argsort(h, descending=True, stable=True)[:b], h
-    if strategy == "margin":
-        m = margin(probs)
-        return torch.argsort(m, stable=True)[:b], 1.0 - m
-    if strategy == "random":
-        return torch.randperm(n, generator=generator)[:b], torch.zeros(n)
-    raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    return STRATEGIES[strategy](probs, b, generator)
+
+
+@strategy("conformity")
+def conformity(probs: torch.Tensor, b: int, generator=None):
+    # Two-sided (METHOD.md): high entropy suggests an excessive level, very low entropy a
+    # deficient one; half the batch from each end.
+    n = len(probs)
+    h = normalised_entropy(probs)
+    order = torch.argsort(h, descending=True, stable=True)
+    high = b - b // 2
+    picked = torch.cat((order[:high], order[n - b // 2 :] if b // 2 else order[:0]))
+    return picked, h
+
+
+@strategy("random")
+def at_random(probs: torch.Tensor, b: int, generator=None):
+    n = len(probs)
+    return torch.randperm(n, generator=generator)[:b], torch.zeros(n)
+
+
+@strategy("max-entropy")
+def max_entropy(probs: torch.Tensor, b: int, generator=None):
+    h = normalised_entropy(probs)
+    return torch.argsort(h, descending=True, stable=True)[:b], h
+
+
+@strategy("margin")
+def smallest_margin(probs: torch.Tensor, b: int, generator=None):
+    m = margin(probs)
+    return torch.argsort(m, stable=True)[:b], 1.0 - m

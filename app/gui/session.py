@@ -7,13 +7,9 @@ thread boundary), so every widget slot runs in the GUI thread.
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.gui.prepare import PreparedSession, SessionRequest
-from app.gui.worker import Outcome, TrainingWorker
+from app.gui.worker import ACTIVE, Outcome, RunState, TrainingWorker
 
-# States of a session, in the order they normally happen.
-PREPARING, RUNNING, PAUSED, STOPPING, DONE, STOPPED, CANCELLED, FAILED = (
-    "preparing", "running", "paused", "stopping", "done", "stopped", "cancelled", "failed",
-)
-ACTIVE = (PREPARING, RUNNING, PAUSED, STOPPING)
+PREPARING, RUNNING, PAUSED, STOPPING = RunState.PREPARING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING
 
 
 class TrainingSession(QObject):
@@ -94,14 +90,6 @@ class TrainingSession(QObject):
     def trainer(self):
         return self.prepared.trainer if self.prepared is not None else None
 
-    @property
-    def project(self):
-        return self.prepared.project if self.prepared is not None else None
-
-    def wait(self, timeout_ms: int = 60_000) -> bool:
-        """Block until the thread has ended (tests, shutdown)."""
-        return self.thread.wait(timeout_ms)
-
     # -- from the worker ----------------------------------------------------------------------
     @Slot(object)
     def _on_ready(self, prepared: PreparedSession) -> None:
@@ -119,7 +107,7 @@ class TrainingSession(QObject):
     def _on_thread_finished(self) -> None:
         # The training thread is gone: nobody writes to the project any more.
         self.close_project()
-        outcome = self.outcome or Outcome(FAILED)
+        outcome = self.outcome or Outcome(RunState.FAILED)
         self._set_state(outcome.status)
         self.worker.deleteLater()
         self.finished.emit(outcome)
@@ -128,7 +116,7 @@ class TrainingSession(QObject):
         if self.prepared is not None and self.prepared.project is not None:
             self.prepared.project.close()
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         if state != self.state or state == PREPARING:
             self.state = state
             self.state_changed.emit(state)

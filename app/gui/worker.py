@@ -16,6 +16,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 from PySide6.QtCore import QObject, Signal, Slot
@@ -51,11 +52,27 @@ class LevelSnapshot:
     grid: list[float]
 
 
+class RunState(StrEnum):
+    """A session's states, in the order they normally happen; the last four are how it ended."""
+
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    DONE = "done"
+    STOPPED = "stopped"  # early, evaluated
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+ACTIVE = (RunState.PREPARING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING)
+
+
 @dataclass
 class Outcome:
     """How the run ended: done, stopped (early, evaluated), cancelled, failed."""
 
-    status: str
+    status: RunState
     result: object | None = None
     message: str = ""
 
@@ -139,25 +156,25 @@ class TrainingWorker(QObject):
     # -- the thread's work ---------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        outcome = Outcome("failed")
+        outcome = Outcome(RunState.FAILED)
         lower_thread_priority()
         route_warnings_to(self)
         try:
             outcome = self._run()
         except Cancelled:
-            outcome = Outcome("cancelled")
+            outcome = Outcome(RunState.CANCELLED)
         except AQPLError as exc:
-            outcome = Outcome("failed", message=str(exc))
+            outcome = Outcome(RunState.FAILED, message=str(exc))
             self.error.emit(str(exc))
         except MemoryError:
             message = "out of memory: use a smaller batch size or a smaller dataset"
-            outcome = Outcome("failed", message=message)
+            outcome = Outcome(RunState.FAILED, message=message)
             self.error.emit(message)
         except Exception as exc:
             log = log_exception(exc, "training worker")
             first_line = (str(exc).splitlines() or [""])[0][:200]
             message = f"unexpected error in training: {type(exc).__name__}: {first_line} (details in {log})"
-            outcome = Outcome("failed", message=message)
+            outcome = Outcome(RunState.FAILED, message=message)
             self.error.emit(message)
         finally:
             route_warnings_to(None)
@@ -182,7 +199,7 @@ class TrainingWorker(QObject):
                     self._run_gate.wait()
                     self.parked.clear()
                 if self._cancel.is_set():
-                    return Outcome("cancelled")
+                    return Outcome(RunState.CANCELLED)
                 if self._suite is not None and (trainer.step >= trainer.total_steps or self._stop_early.is_set()):
                     self._attach_suite(trainer)
                 phase = next(steps, "done")
@@ -202,7 +219,7 @@ class TrainingWorker(QObject):
         result = trainer.result
         if self.prepared.project is not None and result is not None:
             self.prepared.project.save_result(result)
-        return Outcome("stopped" if result is not None and result.stopped_early else "done", result)
+        return Outcome(RunState.STOPPED if result is not None and result.stopped_early else RunState.DONE, result)
 
     def _attach_suite(self, trainer) -> None:
         if not self._suite.ready:
@@ -255,4 +272,4 @@ def route_warnings_to(worker: TrainingWorker | None) -> None:
     warnings.showwarning = _showwarning
 
 
-__all__ = ["LevelSnapshot", "Outcome", "Preparing", "TrainingWorker", "route_warnings_to"]
+__all__ = ["ACTIVE", "LevelSnapshot", "Outcome", "Preparing", "RunState", "TrainingWorker", "route_warnings_to"]
