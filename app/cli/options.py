@@ -24,6 +24,27 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
 
 
+# The method's numeric settings: (option, type, help). Their defaults come from resources/defaults.toml.
+NUMBER_OPTIONS = (
+    ("--epochs", int, "training epochs"),
+    ("--batch-size", int, "examples per optimiser step"),
+    ("--lr", float, "initial learning rate of SGD (cosine schedule)"),
+    ("--grid", _floats, "candidate levels, e.g. 0,0.1,0.2,...,1.0"),
+    ("--budget", str, "total queries: a count (300) or a share of the training set (5%%)"),
+    ("--queries-per-round", int, "queries per round (0: the budget spread evenly over the rounds)"),
+    ("--warmup-epochs", int, "epochs before the first query round"),
+    ("--round-every", int, "epochs between two query rounds"),
+    ("--gnt-sigma", float, "GNT: the noise level σ of every example"),
+    ("--gnt-p-clean", float, "GNT: share of each batch trained clean"),
+    ("--cat-eta", float, "CAT: step by which an example's level is raised"),
+    ("--cat-eps-max", float, "CAT: the ceiling ε_max of every level"),
+    ("--cat-smoothing", float, "CAT: label smoothing c per unit of level (default: 0.5 / ε_max)"),
+    ("--annotator-noise", float, "probability an oracle answer is off by one grid step"),
+    ("--eval-every", int, "epochs between live evaluations (0: only at the end)"),
+    ("--reference-epochs", int, "simulated oracle: epochs of the reference model"),
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # argparse's own messages are already one line; keep the exit code 2, drop the usage dump
@@ -60,22 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--method", choices=(*METHODS, "all"), help="level policy, or `all` for the five (default: all)")
     method.add_argument("--strategy", choices=STRATEGIES, help="how a round picks its queries (default: conformity)")
     method.add_argument("--mode", choices=MODES, help="synchronous: training waits for each round's answers; continuous: it goes on")
-    method.add_argument("--epochs", type=int, help="training epochs")
-    method.add_argument("--batch-size", type=int, help="examples per optimiser step")
-    method.add_argument("--lr", type=float, help="initial learning rate of SGD (cosine schedule)")
-    method.add_argument("--grid", type=_floats, help="candidate levels, e.g. 0,0.1,0.2,...,1.0")
-    method.add_argument("--budget", help="total queries: a count (300) or a share of the training set (5%%)")
-    method.add_argument("--queries-per-round", type=int, help="queries per round (0: the budget spread evenly over the rounds)")
-    method.add_argument("--warmup-epochs", type=int, help="epochs before the first query round")
-    method.add_argument("--round-every", type=int, help="epochs between two query rounds")
-    method.add_argument("--gnt-sigma", type=float, help="GNT: the noise level σ of every example")
-    method.add_argument("--gnt-p-clean", type=float, help="GNT: share of each batch trained clean")
-    method.add_argument("--cat-eta", type=float, help="CAT: step by which an example's level is raised")
-    method.add_argument("--cat-eps-max", type=float, help="CAT: the ceiling ε_max of every level")
-    method.add_argument("--cat-smoothing", type=float, help="CAT: label smoothing c per unit of level (default: 0.5 / ε_max)")
-    method.add_argument("--annotator-noise", type=float, help="probability an oracle answer is off by one grid step")
-    method.add_argument("--eval-every", type=int, help="epochs between live evaluations (0: only at the end)")
-    method.add_argument("--reference-epochs", type=int, help="simulated oracle: epochs of the reference model")
+    for flag, kind, text in NUMBER_OPTIONS:
+        method.add_argument(flag, type=kind, help=text)
     method.add_argument("--no-suite", action="store_true", help="skip the corruption suite (All is reported as missing)")
     return p
 
