@@ -5,6 +5,7 @@ import argparse
 from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
 from app.engine.methods import METHODS
+from app.engine.oracle.recipes import RECIPES
 from app.engine.settings import DEVICES, MODES, load_defaults
 from app.engine.strategies import STRATEGIES
 from models import MODEL_CHOICES
@@ -41,7 +42,9 @@ NUMBER_OPTIONS = (
     ("--cat-smoothing", float, "CAT: label smoothing c per unit of level (default: 0.5 / ε_max)"),
     ("--annotator-noise", float, "probability an oracle answer is off by one grid step"),
     ("--eval-every", int, "epochs between live evaluations (0: only at the end)"),
-    ("--reference-epochs", int, "simulated oracle: epochs of the reference model"),
+    ("--oracle-tau", float, "perceptual expert: similarity threshold τ (default fitted: 0.9227)"),
+    ("--oracle-blur", float, "perceptual expert: blur of the eye in pixels (default 1)"),
+    ("--reference-epochs", int, "noise-reference expert: epochs of the reference model"),
 )
 
 
@@ -83,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--mode", choices=MODES, help="synchronous: training waits for each round's answers; continuous: it goes on")
     for flag, kind, text in NUMBER_OPTIONS:
         method.add_argument(flag, type=kind, help=text)
+    method.add_argument("--oracle-recipe", choices=RECIPES,
+                        help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
     method.add_argument("--no-suite", action="store_true", help="skip the corruption suite (All is reported as missing)")
     return p
 
@@ -91,6 +96,7 @@ SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
     "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs",
+    "oracle_recipe", "oracle_tau", "oracle_blur",
 )
 
 

@@ -3,7 +3,8 @@
 The defaults have one source, resources/defaults.toml: the dataclass's own defaults are its
 `[common]` + `[gray]` tables (read once at import), `defaults_for(family)` picks the family's
 table, and the GUI adds `[gui]`. The names a setting may take (methods, strategies, models)
-come from their registries (app/engine/methods.py, app/engine/strategies.py, models/registry.py).
+come from their registries (app/engine/methods.py, app/engine/strategies.py, models/registry.py,
+app/engine/oracle/recipes.py).
 """
 
 import math
@@ -65,7 +66,10 @@ class Settings:
     eval_every: int = _DEFAULTS["eval_every"]
     eval_subset: int = _DEFAULTS["eval_subset"]
     pool_subset: int = _DEFAULTS["pool_subset"]
-    reference_model: str = _DEFAULTS["reference_model"]
+    oracle_recipe: str = _DEFAULTS["oracle_recipe"]  # the simulated expert (app/engine/oracle/recipes.py)
+    oracle_tau: float = _DEFAULTS["oracle_tau"]  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
+    oracle_blur: float = _DEFAULTS["oracle_blur"]  # perceptual: the eye's blur in pixels
+    reference_model: str = _DEFAULTS["reference_model"]  # noise-reference recipe only
     reference_epochs: int = _DEFAULTS["reference_epochs"]
 
     # -- derived values -------------------------------------------------------------
@@ -79,7 +83,8 @@ class Settings:
         names = set()
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
-                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs"}
+                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
+                      "oracle_recipe", "oracle_tau", "oracle_blur"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
@@ -120,6 +125,7 @@ class Settings:
     # -- validation -----------------------------------------------------------------
     def validate(self) -> "Settings":
         from app.engine.methods import METHODS
+        from app.engine.oracle.recipes import RECIPES
         from app.engine.strategies import STRATEGIES
         from models import MODEL_CHOICES
 
@@ -129,6 +135,11 @@ class Settings:
         _choice("device", self.device, DEVICES)
         _choice("model", self.model, MODEL_CHOICES)
         _choice("reference-model", self.reference_model, MODEL_CHOICES)
+        _choice("oracle-recipe", self.oracle_recipe, RECIPES)
+        if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
+            raise SettingsError(
+                f"oracle-tau {self.oracle_tau} / oracle-blur {self.oracle_blur}: τ is a correlation in (0, 1) and the blur a width ≥ 0 pixels"
+            )
         for name in ("epochs", "batch_size", "round_every"):
             if int(getattr(self, name)) < 1:
                 raise SettingsError(f"{name.replace('_', '-')} is {getattr(self, name)}: it must be at least 1")
