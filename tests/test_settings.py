@@ -32,7 +32,7 @@ def test_the_gui_defaults_differ_only_where_the_toml_says():
 
 
 @pytest.mark.parametrize("name, value", [("model", "resnet50"), ("reference_model", "vgg"), ("method", "aqpl"),
-                                         ("strategy", "entropy")])
+                                         ("strategy", "entropy"), ("oracle_recipe", "human")])
 def test_an_unknown_name_is_one_line_naming_the_choices(name, value):
     with pytest.raises(SettingsError) as caught:
         Settings.from_dict({**Settings().to_dict(), name: value}).validate()  # as from a project's settings.toml
