@@ -51,7 +51,7 @@ def test_validation_and_the_command_line_read_the_registries():
     from app.cli.options import build_parser
 
     @strategy("test-first")
-    def first(probs, b, generator=None):
+    def first(probs, b, generator=None, target_entropy=None):
         import torch
 
         return torch.arange(b), torch.zeros(len(probs))

@@ -33,6 +33,10 @@ class LevelPolicy:
         """The new ceiling for an example the expert answered (None: keep the old one)."""
         return None
 
+    def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
+        """w in the training target ỹ = (1 − w)·onehot(y) + w/K, per example (0: the plain label)."""
+        return torch.zeros_like(levels)
+
     def loss(self, logits: torch.Tensor, y: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, y)
 
@@ -85,12 +89,21 @@ class CATPolicy(LevelPolicy):
         return new.to(x.device)
 
     def expert_cap(self, level: float) -> float | None:
-        # AQPL-CAT: the expert's answer replaces ε_max for this example.
+        # AQPL-CAT: the expert's answer replaces ε_max for this example, and the level jumps to
+        # it (LevelTable.set_expert). CAT's rule only raises a level and clips it to the cap, so
+        # an answered example then stays at ε* for good: never above it, and never lowered by a
+        # failed check either (the expert has said the example is still recognisable there).
         return level
+
+    def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
+        # c·ε never passes 0.5, for every level an example can reach: an AQPL-CAT answer above
+        # ε_max raises that example's ceiling, and c = 0.5/ε_max would otherwise let the true
+        # class's target fall below the other classes' total (c = 0.83, ε = 1.0 → 0.25).
+        return (self.settings.smoothing * levels).clamp(max=0.5)
 
     def loss(self, logits, y, levels):
         k = logits.shape[1]
-        weight = (self.settings.smoothing * levels).unsqueeze(1)
+        weight = self.smoothing_weight(levels).unsqueeze(1)
         target = (1.0 - weight) * F.one_hot(y, k).to(logits.dtype) + weight / k
         return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
 

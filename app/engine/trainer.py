@@ -25,10 +25,13 @@ from app.engine.oracle.base import Oracle, nearest_grid_level
 from app.engine.perturb import perturb
 from app.engine.query import QueryBook
 from app.engine.settings import Settings
-from app.engine.strategies import select
+from app.engine.strategies import select, target_entropy
 from models import build
 
 SCORE_BATCH = 1000
+# Noise draws per example when scoring the pool: one draw's luck decides too much of an
+# example's entropy near its level; two halve that variance for twice one inference pass.
+SCORE_DRAWS = 2
 PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot show more
 REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
 
@@ -276,22 +279,25 @@ class Trainer:
 
     @torch.no_grad()
     def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
-        """Softmax outputs for the pool, each example perturbed at its current level: one batched
-        inference pass. The noise comes from a generator seeded by (seed, round) and drawn in pool
-        order (the pool is sorted), so a round's scores are reproducible; the per-example hash of
-        `perturb_examples` would cost ~12% of the pass, the whole of the scoring budget."""
+        """Softmax outputs (SCORE_DRAWS, N, K) for the pool, each example perturbed at its current
+        level. The noise comes from a generator seeded by (seed, round) and drawn in pool order
+        (the pool is sorted), so a round's scores are reproducible; the per-example hash of
+        `perturb_examples` would cost ~12% of a pass."""
         self.model.eval()
         probs = []
         levels = self.table.level
         generator = torch.Generator(self.device).manual_seed(self.settings.seed * 1_000_003 + 7_727 * (self.round + 1))
         for start in range(0, len(pool), SCORE_BATCH):
             ids = pool[start : start + SCORE_BATCH]
-            x = to_float(self.train_x[ids.to(self.device)])
-            noise = torch.randn(x.shape, generator=generator, device=self.device)
-            x = perturb(x, levels[ids].to(self.device), noise)
-            probs.append(torch.softmax(self.model(x), dim=1).cpu())
+            clean = to_float(self.train_x[ids.to(self.device)])
+            batch_levels = levels[ids].to(self.device)
+            draws = []
+            for _ in range(SCORE_DRAWS):
+                noise = torch.randn(clean.shape, generator=generator, device=self.device)
+                draws.append(torch.softmax(self.model(perturb(clean.clone(), batch_levels, noise)), dim=1).cpu())
+            probs.append(torch.stack(draws))
         self.model.train()
-        return torch.cat(probs) if probs else torch.empty(0, self.dataset.num_classes)
+        return torch.cat(probs, dim=1) if probs else torch.empty(SCORE_DRAWS, 0, self.dataset.num_classes)
 
     def select_queries(self, count: int) -> list[Query]:
         pool = self.book.eligible(len(self.train_x))
@@ -299,7 +305,8 @@ class Trainer:
         if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
             pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
         probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)
-        positions, utilities = select(self.settings.strategy, probs, count, generator)
+        target = target_entropy(self.policy.smoothing_weight(self.table.level[pool]), self.dataset.num_classes)
+        positions, utilities = select(self.settings.strategy, probs, count, generator, target_entropy=target)
         queries = []
         for position in positions.tolist():
             example = int(pool[position])
