@@ -108,14 +108,9 @@ class Sink:
     def __init__(self):
         self.calls = []
 
-    def submit_answer(self, example_id, level, time_taken_s=0.0, source="expert"):
-        self.calls.append(("answer", example_id, level))
-
-    def submit_skip(self, example_id, time_taken_s=0.0, source="expert"):
-        self.calls.append(("skip", example_id))
-
-    def submit_undo(self, example_id):
-        self.calls.append(("undo", example_id))
+    def submit(self, message):
+        kind = type(message).__name__.lower()
+        self.calls.append((kind, message.example_id, message.level) if kind == "answer" else (kind, message.example_id))
 
 
 def test_query_panel_shows_every_level_and_answers_by_key(qtbot, small):

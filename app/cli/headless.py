@@ -14,7 +14,8 @@ from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
 from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
-from app.engine.settings import METHODS, Settings, defaults_for
+from app.engine.methods import METHODS
+from app.engine.settings import Settings, defaults_for
 from app.engine.project import Project
 
 from app.cli.options import setting_overrides

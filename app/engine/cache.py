@@ -18,7 +18,7 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
-def fingerprint(*items) -> str:
+def fingerprint(*items, length: int = 16) -> str:
     """A short stable key: tensors by content, everything else by repr."""
     digest = hashlib.sha1()
     for item in items:
@@ -27,7 +27,7 @@ def fingerprint(*items) -> str:
             digest.update(item.contiguous().cpu().numpy().tobytes())
         else:
             digest.update(repr(item).encode())
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:length]
 
 
 def atomic_save(obj, path: Path) -> None:

@@ -5,11 +5,21 @@ here knows Qt.
 """
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """What the trainer is doing (StrEnum: the trainer may pass the plain names)."""
+
+    TRAIN = "train"
+    QUERY = "query"  # scoring the pool and picking a round's queries
+    WAITING = "waiting"  # synchronous mode: the round's answers are not all in
+    EVAL = "eval"
 
 
 @dataclass
 class Progress:
-    phase: str  # "train", "query", "waiting", "eval"
+    phase: Phase
     epoch: int  # 1-based epoch in progress
     epochs: int
     batch: int  # batches done in this epoch
@@ -19,6 +29,9 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
     loss: float | None = None
+
+    def __post_init__(self):
+        self.phase = Phase(self.phase)  # an unknown name fails here, not in a comparison elsewhere
 
 
 @dataclass

@@ -1,4 +1,11 @@
-"""Run settings: one dataclass, defaults from resources/defaults.toml, validation with one-line errors."""
+"""Run settings: one dataclass, validation with one-line errors.
+
+The defaults have one source, resources/defaults.toml: the dataclass's own defaults are its
+`[common]` + `[gray]` tables (read once at import), `defaults_for(family)` picks the family's
+table, and the GUI adds `[gui]`. The names a setting may take (methods, strategies, models)
+come from their registries (app/engine/methods.py, app/engine/strategies.py, models/registry.py,
+app/engine/oracle/recipes.py).
+"""
 
 import math
 import tomllib
@@ -6,50 +13,65 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from app.engine.errors import SettingsError
 
-METHODS = ("standard", "gnt", "cat", "aqpl-gnt", "aqpl-cat")
-STRATEGIES = ("conformity", "random", "max-entropy", "margin")
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-ORACLE_RECIPES = ("perceptual", "noise-reference")  # app/engine/oracle/recipes.py
-PROPAGATIONS = ("none", "class", "neighbours")  # app/engine/propagate.py
+FAMILIES = ("gray", "colour")
+
+
+def load_defaults(family: str, gui: bool = False) -> dict:
+    """`[common]` merged with the family's table (`gray` or `colour`) from resources/defaults.toml,
+    then `[gui]` for the desktop app."""
+    from app.resources import resource_path
+
+    with open(resource_path("defaults.toml"), "rb") as f:
+        tables = tomllib.load(f)
+    merged = dict(tables.get("common", {}))
+    merged.update(tables.get(family, {}))
+    if gui:
+        merged.update(tables.get("gui", {}))
+    merged["budget"] = str(merged["budget"])
+    return merged
+
+
+_DEFAULTS = load_defaults("gray")
 
 
 @dataclass
 class Settings:
-    dataset: str = "embedded"
+    dataset: str = _DEFAULTS["dataset"]
     data_dir: str | None = None
     image_size: int | None = None
-    model: str = "auto"
-    method: str = "aqpl-cat"
-    strategy: str = "conformity"
-    mode: str = "synchronous"
-    device: str = "auto"
-    seed: int = 0
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    grid: list[float] = field(default_factory=lambda: [round(0.1 * i, 1) for i in range(11)])
-    budget: str = "5%"
-    queries_per_round: int = 0
-    warmup_epochs: int = 2
-    round_every: int = 1
-    gnt_sigma: float = 0.5
-    gnt_p_clean: float = 0.5
-    cat_eta: float = 0.1
-    cat_eps_max: float = 1.0
+    model: str = _DEFAULTS["model"]
+    method: str = _DEFAULTS["method"]
+    strategy: str = _DEFAULTS["strategy"]
+    mode: str = _DEFAULTS["mode"]
+    device: str = _DEFAULTS["device"]
+    seed: int = _DEFAULTS["seed"]
+    epochs: int = _DEFAULTS["epochs"]
+    batch_size: int = _DEFAULTS["batch_size"]
+    lr: float = _DEFAULTS["lr"]
+    momentum: float = _DEFAULTS["momentum"]
+    weight_decay: float = _DEFAULTS["weight_decay"]
+    grid: list[float] = field(default_factory=lambda: list(_DEFAULTS["grid"]))
+    budget: str = _DEFAULTS["budget"]
+    queries_per_round: int = _DEFAULTS["queries_per_round"]
+    warmup_epochs: int = _DEFAULTS["warmup_epochs"]
+    round_every: int = _DEFAULTS["round_every"]
+    gnt_sigma: float = _DEFAULTS["gnt_sigma"]
+    gnt_p_clean: float = _DEFAULTS["gnt_p_clean"]
+    cat_eta: float = _DEFAULTS["cat_eta"]
+    cat_eps_max: float = _DEFAULTS["cat_eps_max"]
     cat_smoothing: float | None = None  # c in ỹ = (1 − cε)·onehot + cε/K; None: 0.5 / ε_max
-    annotator_noise: float = 0.0
-    eval_every: int = 1
-    eval_subset: int = 2000
-    pool_subset: int = 0
-    propagate: str = "none"  # level propagation after each round: none | class | neighbours (app/engine/propagate.py)
-    oracle_recipe: str = "perceptual"  # the simulated expert's recipe (app/engine/oracle/recipes.py)
-    oracle_tau: float = 0.9227  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
-    oracle_blur: float = 1.0  # perceptual: the eye's blur in pixels
-    reference_model: str = "small-cnn-wide"  # noise-reference recipe only
-    reference_epochs: int = 15
+    annotator_noise: float = _DEFAULTS["annotator_noise"]
+    eval_every: int = _DEFAULTS["eval_every"]
+    eval_subset: int = _DEFAULTS["eval_subset"]
+    pool_subset: int = _DEFAULTS["pool_subset"]
+    propagate: str = _DEFAULTS["propagate"]  # level propagation after each round (app/engine/propagate.py)
+    oracle_recipe: str = _DEFAULTS["oracle_recipe"]  # the simulated expert (app/engine/oracle/recipes.py)
+    oracle_tau: float = _DEFAULTS["oracle_tau"]  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
+    oracle_blur: float = _DEFAULTS["oracle_blur"]  # perceptual: the eye's blur in pixels
+    reference_model: str = _DEFAULTS["reference_model"]  # noise-reference recipe only
+    reference_epochs: int = _DEFAULTS["reference_epochs"]
 
     # -- derived values -------------------------------------------------------------
     @property
@@ -103,11 +125,19 @@ class Settings:
 
     # -- validation -----------------------------------------------------------------
     def validate(self) -> "Settings":
+        from app.engine.methods import METHODS
+        from app.engine.oracle.recipes import RECIPES
+        from app.engine.propagate import PROPAGATIONS
+        from app.engine.strategies import STRATEGIES
+        from models import MODEL_CHOICES
+
         _choice("method", self.method, METHODS)
         _choice("strategy", self.strategy, STRATEGIES)
         _choice("mode", self.mode, MODES)
         _choice("device", self.device, DEVICES)
-        _choice("oracle recipe", self.oracle_recipe, ORACLE_RECIPES)
+        _choice("model", self.model, MODEL_CHOICES)
+        _choice("reference-model", self.reference_model, MODEL_CHOICES)
+        _choice("oracle-recipe", self.oracle_recipe, RECIPES)
         _choice("propagate", self.propagate, PROPAGATIONS)
         if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
             raise SettingsError(
@@ -153,25 +183,15 @@ class Settings:
         return cls(**data)
 
 
-def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
+def _choice(name: str, value: str, options) -> None:
     if value not in options:
         raise SettingsError(f"unknown {name} {value!r}: choose one of {', '.join(options)}")
 
 
-def load_defaults(family: str) -> dict:
-    """`[common]` merged with the family's table (`gray` or `colour`) from resources/defaults.toml."""
-    from app.resources import resource_path
-
-    with open(resource_path("defaults.toml"), "rb") as f:
-        tables = tomllib.load(f)
-    merged = dict(tables.get("common", {}))
-    merged.update(tables.get(family, {}))
-    return merged
-
-
-def defaults_for(family: str, **overrides) -> Settings:
-    """Settings with the family's defaults, then `overrides` (None values are ignored)."""
-    values = load_defaults(family)
+def defaults_for(family: str, gui: bool = False, **overrides) -> Settings:
+    """Settings with the family's defaults (and the GUI's, with `gui`), then `overrides` (None
+    values are ignored)."""
+    values = load_defaults(family, gui)
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["budget"] = str(values["budget"])
     return replace(Settings(), **values)

@@ -3,17 +3,19 @@ query rounds mixed in.
 
 `Trainer.steps()` is a generator that yields after every batch (and while it waits for
 answers), so whoever drives it (the command line, the GUI's worker thread) can pause, stop
-early or cancel between batches. Answers arrive through `submit_answer` / `submit_skip` /
-`submit_undo` from any thread and are applied at the next batch.
+early or cancel between batches. The trainer is the AnswerSink: answers arrive through
+`submit` from any thread and are applied at the next batch (app/engine/answers.py).
 """
 
 import math
 import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
 import torch
 
+from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check, state_after
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
 from app.engine.evaluate import accuracy, robustness_curve, suite_scores
@@ -105,7 +107,10 @@ class Trainer:
         self.round = 0  # query rounds started
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
-        self.inbox: queue.Queue = queue.Queue()
+        self.inbox: queue.Queue = queue.Queue()  # (sequence, Message), drained before each batch
+        self._answer_lock = threading.Lock()  # submit's check → store → enqueue is one step
+        self._in_flight: dict[int, tuple[ExampleState, int]] = {}  # submitted, not applied: (state, sequence)
+        self._sequence = 0
         self.propagated = 0  # examples the last propagation set
         self._pool_features = None  # (pool ids, clean features) from the last scoring pass
         self._stop = False
@@ -114,29 +119,55 @@ class Trainer:
         self._last_progress = 0.0
         self.result: RunResult | None = None
 
-    # -- answers from any thread --------------------------------------------------------
+    # -- the answer path (app/engine/answers.py): any thread ------------------------------------
+    def submit(self, message: Message) -> None:
+        """AnswerSink: validate, then store durably, then hand to the training thread. Raises
+        AnswerRejected (nothing is written) or the store's AQPLError (disk full, ...)."""
+        with self._answer_lock:
+            check(message, self._expected_state(message.example_id), self.settings.grid)
+            if isinstance(message, Undo):
+                self.store.record_undo(message.example_id)
+            else:
+                self.store.record_answer(self._record(message))
+            self._enqueue(message)
+
     def submit_answer(self, example_id: int, level: float, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        """Record the answer durably, then hand it to the training thread."""
-        query = self.book.pending.get(example_id)
-        record = AnswerRecord(
-            example_id=int(example_id), level=float(level), grid=list(self.settings.grid),
-            noise_seed=self.noise_seed, time_taken_s=time_taken_s, wall_time=time.time(),
-            round=query.round if query else self.round, step=self.step, source=source,
-        )
-        self.store.record_answer(record)
-        self.inbox.put(("answer", int(example_id), float(level)))
+        self.submit(Answer(int(example_id), float(level), time_taken_s, source))
 
     def submit_skip(self, example_id: int, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        record = AnswerRecord(
-            example_id=int(example_id), level=None, grid=list(self.settings.grid), noise_seed=self.noise_seed,
-            time_taken_s=time_taken_s, wall_time=time.time(), round=self.round, step=self.step, source=source,
-        )
-        self.store.record_answer(record)
-        self.inbox.put(("skip", int(example_id), None))
+        self.submit(Skip(int(example_id), time_taken_s, source))
 
     def submit_undo(self, example_id: int) -> None:
-        self.store.record_undo(int(example_id))
-        self.inbox.put(("undo", int(example_id), None))
+        self.submit(Undo(int(example_id)))
+
+    def hand_back(self, message: Message) -> None:
+        """A message the database already holds (an answer recovered after a crash): to the
+        training thread without validating or storing it again."""
+        with self._answer_lock:
+            self._enqueue(message)
+
+    def requeue(self, example_id: int) -> None:
+        """Put an example the book does not hold in the queue (recovery: it was asked after the
+        checkpoint the book came from)."""
+        self.book.issue([self._query_for(example_id)])
+
+    def _expected_state(self, example: int) -> ExampleState:
+        """The example's state once every message submitted so far is applied."""
+        in_flight = self._in_flight.get(example)
+        return in_flight[0] if in_flight else self.book.state_of(example)[0]
+
+    def _enqueue(self, message: Message) -> None:
+        self._sequence += 1
+        self._in_flight[message.example_id] = (state_after(message), self._sequence)
+        self.inbox.put((self._sequence, message))
+
+    def _record(self, message: Answer | Skip) -> AnswerRecord:
+        query = self.book.pending.get(message.example_id)  # None: pending again by an undo in flight
+        return AnswerRecord(
+            example_id=message.example_id, level=getattr(message, "level", None), grid=list(self.settings.grid),
+            noise_seed=self.noise_seed, time_taken_s=message.time_taken_s, wall_time=time.time(),
+            round=query.round if query else self.round, step=self.step, source=message.source,
+        )
 
     def stop_early(self) -> None:
         """Finish after the current batch, keep and evaluate the model."""
@@ -357,35 +388,38 @@ class Trainer:
         changed = False
         while True:
             try:
-                kind, example, level = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
+                sequence, message = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
             except queue.Empty:
                 break
             timeout = None  # wait only for the first message
-            changed |= self._apply(kind, example, level)
+            changed |= self.apply(message)
+            with self._answer_lock:  # applied: the book now says what the in-flight entry said
+                if self._in_flight.get(message.example_id, (None, None))[1] == sequence:
+                    del self._in_flight[message.example_id]
         if changed:
             self.callbacks.on_levels_changed()
 
-    def _apply(self, kind: str, example: int, level: float | None) -> bool:
-        if kind == "answer":
-            if self.book.answer(example, level) is None:
+    def apply(self, message: Message) -> bool:
+        """Training thread: bring the query book and the level table in line with a durable
+        message (from the inbox, or from recovery). Returns whether a level changed."""
+        example = message.example_id
+        if isinstance(message, Answer):
+            if self.book.answer(example, message.level) is None:
                 self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
                 return False
-            self.table.set_expert(example, level, self.step, self.policy.expert_cap(level))
+            self.table.set_expert(example, message.level, self.step, self.policy.expert_cap(message.level))
             return True
-        if kind == "skip":
+        if isinstance(message, Skip):
             self.book.skip(example)
             return False  # a skip leaves the level as it is
-        if kind == "undo":
-            restored_from_skip = example in self.book.skipped
-            query = self._query_for(example)
-            if query is None or not self.book.undo(example, query):
-                return False
-            if not restored_from_skip:
-                self.table.undo_expert(example)
-            return True
-        raise ValueError(kind)
+        restored_from_skip = example in self.book.skipped
+        if not self.book.undo(example, self._query_for(example)):
+            return False
+        if not restored_from_skip:
+            self.table.undo_expert(example)
+        return True
 
-    def _query_for(self, example: int) -> Query | None:
+    def _query_for(self, example: int) -> Query:
         label = int(self.dataset.train_y[example])
         return Query(
             example_id=example, label=label, class_name=self.dataset.classes[label],

@@ -3,10 +3,10 @@ the active device, always visible (a GPU that was asked for but not found shows 
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
-from app.engine.events import Progress
+from app.engine.events import Phase, Progress
 from app.gui.worker import Preparing
 
-PHASES = {"train": "", "query": "choosing queries", "eval": "evaluating", "waiting": "waiting for your answers"}
+PHASES = {Phase.TRAIN: "", Phase.QUERY: "choosing queries", Phase.EVAL: "evaluating", Phase.WAITING: "waiting for your answers"}
 
 
 def format_duration(seconds: float | None) -> str:

@@ -204,9 +204,10 @@ class Project:
         applies every answer, skip and undo the database holds that the checkpoint does not."""
         from app.engine.trainer import Trainer
 
-        callbacks = callbacks or Callbacks()
+        callbacks = ResumeCallbacks(callbacks or Callbacks())
+        resume_oracle = ResumeOracle(oracle) if oracle is not None else None
         meta = dataset_meta(dataset)
-        trainer = Trainer(self.settings, dataset, oracle=oracle, callbacks=callbacks, store=self.store, suite=suite)
+        trainer = Trainer(self.settings, dataset, oracle=resume_oracle, callbacks=callbacks, store=self.store, suite=suite)
         self.store.dataset_meta = meta
         payload = self.latest_checkpoint(callbacks.on_warning)
         if payload is not None:
@@ -228,10 +229,10 @@ class Project:
         deferred = reconcile(trainer, self.store.answers.status(), callbacks.on_warning)
         recovery = Recovery(trainer, deferred, self.store, callbacks.on_warning) if deferred else None
         announce = list(trainer.book.pending.values()) if oracle is None else []
-        if recovery is not None and oracle is not None:
-            trainer.oracle = ResumeOracle(oracle, recovery)
-        if recovery is not None or announce:
-            trainer.callbacks = ResumeCallbacks(callbacks, trainer, recovery, announce, hand_back=oracle is None)
+        # The wrappers were given to the trainer at construction; now they know what to hand back.
+        callbacks.attach(trainer, recovery, announce, hand_back=oracle is None)
+        if resume_oracle is not None:
+            resume_oracle.recovery = recovery
         return trainer
 
     def _check_dataset(self, stored: dict | None, given: dict) -> None:
