@@ -2,13 +2,21 @@
 
 from torch import nn
 
+from app.engine.errors import AQPLError
 from models.resnet import CifarResNet18
 from models.small_cnn import SmallCNN
 
 MODELS = ("auto", "small-cnn", "small-cnn-wide", "resnet18")
+# The smallest image side each network can take: the small CNN pools twice before its last
+# 3×3 convolution, so anything under 4×4 pools away to nothing.
+MIN_IMAGE_SIZE = {"small-cnn": 4, "small-cnn-wide": 4, "resnet18": 1}
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(AQPLError, ValueError):
+    pass
+
+
+class ImageTooSmallError(AQPLError, ValueError):
     pass
 
 
@@ -20,10 +28,16 @@ def default_model(in_channels: int, image_size: int) -> str:
 def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
     if name == "auto":
         name = default_model(in_channels, image_size)
+    if name not in MIN_IMAGE_SIZE:
+        raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    smallest = MIN_IMAGE_SIZE[name]
+    if image_size < smallest:
+        raise ImageTooSmallError(
+            f"images of {image_size}×{image_size} pixels are too small for the {name} model (it needs at least "
+            f"{smallest}×{smallest}): resize them, e.g. --image-size 28 for an image folder"
+        )
     if name == "small-cnn":
         return SmallCNN(num_classes, in_channels)
     if name == "small-cnn-wide":
         return SmallCNN(num_classes, in_channels, width=2)
-    if name == "resnet18":
-        return CifarResNet18(num_classes, in_channels)
-    raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    return CifarResNet18(num_classes, in_channels)
