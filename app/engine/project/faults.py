@@ -33,6 +33,11 @@ def os_error(exc: OSError, path: Path, doing: str) -> ProjectError:
             f"the disk holding {folder} is full, could not {doing}: free some space and try again "
             "(everything saved before is intact)"
         )
+    if exc.errno == errno.ENAMETOOLONG:
+        return ProjectError(
+            f"a path in {folder} is too long for the file system ({exc.strerror}), could not {doing}: "
+            "use a shorter folder name (at most 255 bytes per name)"
+        )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return ReadOnlyError(
             f"project folder {folder} is read-only, could not {doing}: copy the folder to a writable place "

@@ -208,6 +208,8 @@ class Project:
         meta = dataset_meta(dataset)
         trainer = Trainer(self.settings, dataset, oracle=oracle, callbacks=callbacks, store=self.store, suite=suite)
         self.store.dataset_meta = meta
+        for note in self.settings.notices(len(dataset.train_x)):
+            callbacks.on_warning(note)
         payload = self.latest_checkpoint(callbacks.on_warning)
         if payload is not None:
             self._check_dataset(payload.get("dataset"), meta)
