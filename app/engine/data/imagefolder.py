@@ -59,6 +59,8 @@ def _display_names(classes: list[str], root: Path, warnings: list[str]) -> list[
 def load_image_folder(data_dir: str | None, image_size: int | None = None) -> Dataset:
     if data_dir is None:
         raise DatasetError("imagefolder needs --data-dir: a folder with one sub-folder of images per class")
+    if image_size is not None and image_size < 1:
+        raise DatasetError(f"--image-size {image_size} is not a size: give a side in pixels of at least 1, e.g. --image-size 32")
     root = Path(data_dir)
     if not root.is_dir():
         raise DatasetError(f"{root} does not exist: pass --data-dir with a folder that has one sub-folder per class")

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from app.engine.errors import AQPLError
 
+# SQLite's default SQLITE_MAX_PATHNAME: a longer database path cannot be opened at all
+SQLITE_MAX_PATH = 512
+
 
 class ProjectError(AQPLError):
     """A project folder cannot be opened, read or written."""
@@ -59,6 +62,12 @@ def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
         return DiskFullError(
             f"the disk holding {path.parent} is full, could not {doing}: free some space and try again "
             "(answers saved before are intact)"
+        )
+    length = len(os.fsencode(os.path.abspath(path)))
+    if (name.startswith("SQLITE_CANTOPEN") or "unable to open" in text) and length > SQLITE_MAX_PATH:
+        return ProjectError(
+            f"the path {path} is {length} bytes long, more than SQLite can open ({SQLITE_MAX_PATH}), could not {doing}: "
+            "move the project to a folder with a shorter path"
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text or "unable to open" in text:
         return ReadOnlyError(
