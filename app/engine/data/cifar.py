@@ -56,7 +56,7 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     # A cast to uint8 would turn floats in [0, 1] into black images and wrap values over 255:
     # only whole pixel values 0..255 are CIFAR data.
     if data.dtype.kind not in "iu" or (data.size and (int(data.min()) < 0 or int(data.max()) > 255)):
-        low, high = (data.min(), data.max()) if data.size and data.dtype.kind in "iuf" else ("?", "?")
+        low, high = (f"{float(data.min()):g}", f"{float(data.max()):g}") if data.size and data.dtype.kind in "iuf" else ("?", "?")
         raise DatasetError(
             f"{path}: data are {data.dtype.name} values in [{low}, {high}], expected uint8 pixel values 0..255 as in "
             "the official batches: unpack the archive again (or convert the images with round(x * 255))"

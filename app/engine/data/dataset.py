@@ -86,13 +86,13 @@ def integer_labels(values, where: str, fix: str) -> np.ndarray:
     if array.dtype.kind in "iu":
         return array.astype(np.int64)
     if array.dtype.kind == "b" or array.dtype.kind not in "f":
-        first = array.flat[0] if array.size else None
+        first = array.flat[0].item() if array.size else None
         raise DatasetError(
             f"{where}: the labels are {array.dtype.name} values (e.g. {first!r}), not class numbers 0, 1, 2, ...: {fix}"
         )
     whole = np.isfinite(array) & (array == np.round(array))
     if not whole.all():
-        bad = array[~whole].flat[0]
+        bad = array[~whole].flat[0].item()
         raise DatasetError(f"{where}: label {bad!r} is not a whole number (labels are class numbers 0, 1, 2, ...): {fix}")
     return array.astype(np.int64)
 

@@ -49,6 +49,11 @@ def os_error(exc: OSError, path: Path, doing: str) -> ProjectError:
     return ProjectError(f"could not {doing} in {folder} ({exc.strerror or exc}): check the disk and try again")
 
 
+def _shortened(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 160 else f"{text[:60]}…{text[-90:]}"
+
+
 def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
     """Map SQLite's result codes (Python ≥ 3.11 exposes them) to user messages."""
     name = getattr(exc, "sqlite_errorname", "") or ""
@@ -66,7 +71,7 @@ def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
     length = len(os.fsencode(os.path.abspath(path)))
     if (name.startswith("SQLITE_CANTOPEN") or "unable to open" in text) and length > SQLITE_MAX_PATH:
         return ProjectError(
-            f"the path {path} is {length} bytes long, more than SQLite can open ({SQLITE_MAX_PATH}), could not {doing}: "
+            f"the path {_shortened(path)} is {length} bytes long, more than SQLite can open ({SQLITE_MAX_PATH}), could not {doing}: "
             "move the project to a folder with a shorter path"
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text or "unable to open" in text:
