@@ -53,6 +53,11 @@ def gray_folder(root, classes=("cat", "dog"), per_class=8, size=8):
     return root
 
 
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    return gray_folder(tmp_path_factory.mktemp("images"))
+
+
 TINY_RUN = ("--simulate-oracle", "--dataset", "imagefolder", "--method", "standard", "--epochs", "1",
             "--batch-size", "8", "--no-suite", "--quiet", "--eval-every", "0")
 
@@ -216,9 +221,10 @@ def test_replayed_levels_outside_the_grid_are_clamped_with_a_warning(tmp_path):
     assert "2 recorded level(s) lie outside the grid [0, 1] (e.g. example 0: -0.5)" in warnings[0]
 
 
-def test_answers_without_the_replay_oracle_are_refused(tmp_path, capsys):
+def test_answers_without_the_replay_oracle_are_refused(tmp_path, capsys, images):
     (tmp_path / "a.csv").write_text("example_id,level\n0,0.3\n")
-    code, _, stderr = run_cli(capsys, "--simulate-oracle", "--answers", tmp_path / "a.csv", "--out", tmp_path / "o")
+    code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--method", "aqpl-gnt",
+                              "--answers", tmp_path / "a.csv", "--out", tmp_path / "o")
     assert code == 2 and "is only read by the replay oracle: add --oracle replay" in error_line(stderr)
 
 
@@ -242,8 +248,8 @@ def test_the_answers_database_is_opened_by_its_real_name(tmp_path, name):
     (["--grid", "0.5"], "has one level, so the expert would have no choice"),
     (["--cat-smoothing", "-0.2"], "cat-smoothing is -0.2: it must be a number ≥ 0"),
 ])
-def test_nonsense_settings_are_refused(tmp_path, capsys, argv, message):
-    code, _, stderr = run_cli(capsys, "--simulate-oracle", "--no-suite", "--quiet", "--out", tmp_path / "o", *argv)
+def test_nonsense_settings_are_refused(tmp_path, capsys, images, argv, message):
+    code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--method", "cat", "--out", tmp_path / "o", *argv)
     assert code == 2 and message in error_line(stderr)
 
 
@@ -291,26 +297,26 @@ def test_a_diverging_loss_is_reported(tiny):
 
 
 # -- paths and the operating system --------------------------------------------------------------------
-def test_out_that_cannot_be_a_folder(tmp_path, capsys):
+def test_out_that_cannot_be_a_folder(tmp_path, capsys, images):
     (tmp_path / "file").write_text("x")
-    code, _, stderr = run_cli(capsys, "--simulate-oracle", "--no-suite", "--out", tmp_path / "file")
+    code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--out", tmp_path / "file")
     assert code == 2 and "is a file, not a folder: give a folder path" in error_line(stderr)
-    code, _, stderr = run_cli(capsys, "--simulate-oracle", "--no-suite", "--out", tmp_path / ("n" * 300))
+    code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--out", tmp_path / ("n" * 300))
     assert code == 2 and "File name too long: use a shorter name" in error_line(stderr)
 
 
-def test_out_on_a_read_only_folder(tmp_path, capsys):
+def test_out_on_a_read_only_folder(tmp_path, capsys, images):
     (tmp_path / "ro").mkdir()
     with read_only(tmp_path / "ro"):
-        code, _, stderr = run_cli(capsys, "--simulate-oracle", "--no-suite", "--out", tmp_path / "ro" / "out")
+        code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--out", tmp_path / "ro" / "out")
     assert code == 2 and f"--out {tmp_path / 'ro' / 'out'} cannot be created" in error_line(stderr)
     assert "writable" in stderr or "permissions" in stderr
 
 
-def test_paths_that_are_not_utf8_are_refused(tmp_path, capsys):
+def test_paths_that_are_not_utf8_are_refused(tmp_path, capsys, images):
     bad = os.fsdecode(bytes(tmp_path) + b"/caf\xe9")
     for option in ("--out", "--project"):
-        code, _, stderr = run_cli(capsys, "--simulate-oracle", "--no-suite", option, bad)
+        code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, option, bad)
         assert code == 2 and f"{option} {tmp_path}/caf\\xe9 is not a valid UTF-8 path" in error_line(stderr)
 
 
