@@ -365,6 +365,7 @@ def test_a_failed_export_is_not_a_finished_run(tmp_path, capsys, monkeypatch):
     run writes the export and only then marks it; an export lost later is written again."""
     from app.engine.project import exports
 
+    monkeypatch.chdir(tmp_path)  # where the default runs/latest would be
     data = gray_folder(tmp_path / "img", classes=("cat", os.fsdecode(b"caf\xe9")))
     project = tmp_path / "p"
     real = exports.export_program
@@ -388,7 +389,7 @@ def test_a_failed_export_is_not_a_finished_run(tmp_path, capsys, monkeypatch):
     # --project without --out: the summary lives in the project, runs/latest is not touched
     summary = json.loads((project / "summary" / "results.json").read_text())
     assert summary["methods"]["standard"]["runs"][0]["epochs_done"] == 1
-    assert f"the summary goes to {project / 'summary'}" in stderr
+    assert f"the summary goes to {project / 'summary'}" in stderr and not (tmp_path / "runs").exists()
 
     (project / "export" / "model.pt2").unlink()  # lost after the run was marked finished
     code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", data, "--project", project)
