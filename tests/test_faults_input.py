@@ -89,7 +89,7 @@ def test_cifar_batches_of_floats_are_refused_not_read_as_black(tmp_path):
 
 
 @pytest.mark.parametrize("labels, expected", [
-    (["cat", "dog", "cat", "dog"], "the labels are str"),
+    (["cat", "dog", "cat", "dog"], "the labels are text (e.g. 'cat')"),
     ([0.0, 1.5, 2.0, 3.0], "label 1.5 is not a whole number"),
 ])
 def test_cifar_labels_that_are_not_class_numbers(tmp_path, labels, expected):

@@ -87,9 +87,8 @@ def integer_labels(values, where: str, fix: str) -> np.ndarray:
         return array.astype(np.int64)
     if array.dtype.kind == "b" or array.dtype.kind not in "f":
         first = array.flat[0].item() if array.size else None
-        raise DatasetError(
-            f"{where}: the labels are {array.dtype.name} values (e.g. {first!r}), not class numbers 0, 1, 2, ...: {fix}"
-        )
+        kind = "text" if array.dtype.kind in "USO" else f"{array.dtype.name} values"
+        raise DatasetError(f"{where}: the labels are {kind} (e.g. {first!r}), not class numbers 0, 1, 2, ...: {fix}")
     whole = np.isfinite(array) & (array == np.round(array))
     if not whole.all():
         bad = array[~whole].flat[0].item()
