@@ -25,7 +25,9 @@ def default_model(in_channels: int, image_size: int) -> str:
     return "small-cnn" if in_channels == 1 and image_size <= 32 else "resnet18"
 
 
-def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+def check_fits(name: str, in_channels: int, image_size: int) -> str:
+    """The concrete model name, or a one-line error when the model cannot take these images
+    (callers check before slow work such as generating a corruption suite)."""
     if name == "auto":
         name = default_model(in_channels, image_size)
     if name not in MIN_IMAGE_SIZE:
@@ -36,6 +38,11 @@ def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.
             f"images of {image_size}×{image_size} pixels are too small for the {name} model (it needs at least "
             f"{smallest}×{smallest}): resize them, e.g. --image-size 28 for an image folder"
         )
+    return name
+
+
+def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+    name = check_fits(name, in_channels, image_size)
     if name == "small-cnn":
         return SmallCNN(num_classes, in_channels)
     if name == "small-cnn-wide":

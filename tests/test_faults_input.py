@@ -308,9 +308,10 @@ def test_out_that_cannot_be_a_folder(tmp_path, capsys, images):
 def test_out_on_a_read_only_folder(tmp_path, capsys, images):
     (tmp_path / "ro").mkdir()
     with read_only(tmp_path / "ro"):
-        code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--out", tmp_path / "ro" / "out")
-    assert code == 2 and f"--out {tmp_path / 'ro' / 'out'} cannot be created" in error_line(stderr)
-    assert "writable" in stderr or "permissions" in stderr
+        for out in (tmp_path / "ro" / "out", tmp_path / "ro"):  # to be created, or there already
+            code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", images, "--out", out)
+            assert code == 2 and f"--out {out} cannot be written" in error_line(stderr)
+            assert "writable" in stderr or "permissions" in stderr
 
 
 def test_paths_that_are_not_utf8_are_refused(tmp_path, capsys, images):

@@ -17,6 +17,7 @@ from app.engine.oracle import NoisyOracle, ReplayOracle, SimulatedOracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.settings import METHODS, Settings, defaults_for
 from app.engine.project import Project
+from models.registry import check_fits
 
 from app.cli.options import setting_overrides
 from app.cli.report import describe_os_error
@@ -155,12 +156,17 @@ def check_text_path(option: str, value: str) -> None:
 
 
 def make_folder(folder: Path, option: str) -> None:
+    """Create the output folder and try a write there: an unwritable --out fails now, not
+    after hours of training."""
+    probe = folder / f".write-probe-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
     except FileExistsError:
         raise SettingsError(f"{option} {folder} is a file, not a folder: give a folder path (or move the file)") from None
     except OSError as exc:
-        raise SettingsError(f"{option} {folder} cannot be created: {describe_os_error(exc, with_path=False)}") from None
+        raise SettingsError(f"{option} {folder} cannot be written: {describe_os_error(exc, with_path=False)}") from None
 
 
 def copy_whole(source: Path, target: Path) -> None:
@@ -184,6 +190,7 @@ def run_headless(args) -> int:
         raise SettingsError("--project holds a single run: give one --method and one seed (--seeds 0)")
     for seed in seeds:
         replace(base, method=methods[0], seed=seed).validate()
+    check_fits(base.model, dataset.in_channels, dataset.image_size)
 
     device, warning = pick_device(base.device)
     if warning:

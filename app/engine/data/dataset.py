@@ -34,6 +34,11 @@ class Dataset:
                     f"{self.name} {split} images have shape {tuple(x.shape)} and dtype {x.dtype}, "
                     "expected uint8 (N, C, H, W): check the dataset files"
                 )
+            if y.is_floating_point() and not bool(torch.isfinite(y).all() and torch.equal(y, y.round())):
+                raise DatasetError(
+                    f"{self.name} {split} labels are fractional numbers: labels are class numbers 0, 1, 2, ...; "
+                    "check the dataset files"
+                )
             if y.ndim != 1 or len(y) != len(x):
                 raise DatasetError(
                     f"{self.name} {split}: {len(x)} images but {len(y)} labels: the label file does not "
