@@ -13,7 +13,7 @@ from app.engine.data import load_dataset
 from app.engine.device import describe, pick_device
 from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
-from app.engine.oracle import NoisyOracle, ReplayOracle, SimulatedOracle
+from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.settings import METHODS, Settings, defaults_for
 from app.engine.project import Project
@@ -85,6 +85,9 @@ def load_suite_for(dataset, quiet: bool):
     loaded = load_suite(dataset, progress=StepBar(quiet))
     if loaded.get("note"):
         say(f"note: {loaded['note']}")
+    # Conform: every test image at its own conform level by the calibrated simulated expert
+    settings = defaults_for(dataset.family)
+    loaded["conform_levels"] = PerceptualOracle(dataset, settings.grid, settings.oracle_tau, settings.oracle_blur).test_levels()
     return loaded
 
 
@@ -92,7 +95,7 @@ def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     if args.oracle == "replay":
         missing_note = lambda ids: say(f"warning: the recording has no answer for {len(ids)} queried example(s): they are skipped")
         return ReplayOracle(args.answers, on_missing=missing_note, on_warning=lambda m: say(f"warning: {m}"))
-    oracle = SimulatedOracle(dataset, settings.grid, settings.reference_model, settings.reference_epochs, device, StepBar(quiet))
+    oracle = make_simulated_oracle(dataset, settings, device, StepBar(quiet))
     oracle.levels()  # train / load the reference once, before the runs
     return oracle
 
