@@ -46,6 +46,13 @@ def resnet18(num_classes: int, in_channels: int) -> nn.Module:
 
 
 MODEL_CHOICES = (AUTO, *MODELS)
+# The smallest image side each network can take: the small CNN pools twice before its last
+# 3×3 convolution, so anything under 4×4 pools away to nothing.
+MIN_IMAGE_SIZE = {"small-cnn": 4, "small-cnn-wide": 4, "resnet18": 1}
+
+
+class ImageTooSmallError(SettingsError):
+    """Images smaller than the model can take (one line for the user)."""
 
 
 def default_model(in_channels: int, image_size: int) -> str:
@@ -53,9 +60,22 @@ def default_model(in_channels: int, image_size: int) -> str:
     return "small-cnn" if in_channels == 1 and image_size <= 32 else "resnet18"
 
 
-def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+def check_fits(name: str, in_channels: int, image_size: int) -> str:
+    """The concrete model name, or a one-line error when the model cannot take these images
+    (callers check before slow work such as generating a corruption suite)."""
     if name == AUTO:
         name = default_model(in_channels, image_size)
     if name not in MODELS:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_CHOICES)}")
+    smallest = MIN_IMAGE_SIZE.get(name, 1)
+    if image_size < smallest:
+        raise ImageTooSmallError(
+            f"images of {image_size}×{image_size} pixels are too small for the {name} model (it needs at least "
+            f"{smallest}×{smallest}): resize them, e.g. --image-size 28 for an image folder"
+        )
+    return name
+
+
+def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+    name = check_fits(name, in_channels, image_size)
     return MODELS[name](num_classes, in_channels)

@@ -1,6 +1,7 @@
 """The headless run: every requested method × seed on one dataset, a paper-shaped table,
 results.json / results.md / curves.png, per-example levels and each model as a .pt2 program."""
 
+import os
 import shutil
 import sys
 from dataclasses import replace
@@ -17,8 +18,14 @@ from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.methods import METHODS
 from app.engine.settings import Settings, defaults_for
 from app.engine.project import Project
+from models.registry import check_fits
 
 from app.cli.options import setting_overrides
+from app.cli.report import describe_os_error
+from app.engine.atomic import replace_atomically
+
+DEFAULT_OUT = "runs/latest"
+EXPORTS = ("levels.csv", "model.pt2")  # what a finished run's export must hold (the summary copies them)
 
 
 def say(message: str) -> None:
@@ -87,10 +94,8 @@ def load_suite_for(dataset, quiet: bool):
 
 def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     if args.oracle == "replay":
-        if not args.answers:
-            raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
         missing_note = lambda ids: say(f"warning: the recording has no answer for {len(ids)} queried example(s): they are skipped")
-        return ReplayOracle(args.answers, on_missing=missing_note)
+        return ReplayOracle(args.answers, on_missing=missing_note, on_warning=lambda m: say(f"warning: {m}"))
     oracle = make_simulated_oracle(dataset, settings, device, StepBar(quiet))
     oracle.levels()  # train / load the reference once, before the runs
     return oracle
@@ -109,6 +114,10 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
         finished = project.load_result()
         if finished is not None:
             say(f"{label}: already finished in {project_path}, reusing its result")
+            if not all((project_path / "export" / name).is_file() for name in EXPORTS):
+                # finished by an older version that marked the run before exporting it
+                say(f"{label}: its export is incomplete, writing it again from the last checkpoint")
+                project.export(project_path / "export", on_warning=lambda m: say(f"warning: {m}"))
             return finished, project.latest_checkpoint()
         bar = BarCallbacks(label, settings.epochs * -(-len(dataset.train_x) // settings.batch_size), quiet)
         try:
@@ -118,14 +127,59 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
             result = trainer.run()
         finally:
             bar.close()
-        project.save_result(result)
+        # The export first, the result last: results.json marks the run finished, so a failed
+        # export (full disk, unwritable folder) is written again by the next run, never reused.
         project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"))
+        project.save_result(result)
         return result, trainer
     finally:
         project.close()
 
 
+def check_arguments(args) -> None:
+    """What can be refused before the (slow) dataset is loaded."""
+    if args.answers and args.oracle != "replay":
+        raise SettingsError(
+            f"--answers {args.answers} is only read by the replay oracle: add --oracle replay, or drop --answers"
+        )
+    if args.oracle == "replay" and not args.answers:
+        raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
+    for option, value in (("--out", args.out), ("--project", args.project), ("--data-dir", args.data_dir)):
+        if value is not None:
+            check_text_path(option, value)
+
+
+def check_text_path(option: str, value: str) -> None:
+    """Paths end up as text in settings.toml, reports and messages: one with bytes that are not
+    UTF-8 cannot be written there (and torch's file writers abort on them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+        raise SettingsError(f"{option} {shown} is not a valid UTF-8 path: rename the folder, or pick another one") from None
+
+
+def make_folder(folder: Path, option: str) -> None:
+    """Create the output folder and try a write there: an unwritable --out fails now, not
+    after hours of training."""
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise SettingsError(f"{option} {folder} is a file, not a folder: give a folder path (or move the file)") from None
+    except OSError as exc:
+        raise SettingsError(f"{option} {folder} cannot be written: {describe_os_error(exc, with_path=False)}") from None
+
+
+def copy_whole(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
+
+
 def run_headless(args) -> int:
+    check_arguments(args)
     overrides = setting_overrides(args)
     say(f"loading dataset {args.dataset} ...")
     dataset = load_dataset(args.dataset, args.data_dir, args.image_size)
@@ -138,17 +192,29 @@ def run_headless(args) -> int:
         raise SettingsError("--seeds is empty: give at least one seed, e.g. --seeds 0,1,2")
     if args.project and (len(methods) > 1 or len(seeds) > 1):
         raise SettingsError("--project holds a single run: give one --method and one seed (--seeds 0)")
-    replace(base, method=methods[0]).validate()
+    for seed in seeds:
+        replace(base, method=methods[0], seed=seed).validate()
+    check_fits(base.model, dataset.in_channels, dataset.image_size)
 
     device, warning = pick_device(base.device)
     if warning:
         say(f"warning: {warning}")
     say(f"{dataset!r} on {describe(device)}; methods {', '.join(methods)}; seeds {seeds}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out is not None:
+        out = Path(args.out)
+        make_folder(out, "--out")  # fail now, not after hours of training
+    elif args.project:
+        # not runs/latest: a single project's summary would replace the last full run's there
+        out = Path(args.project) / "summary"
+        say(f"note: the summary goes to {out} (pass --out DIR to put it elsewhere)")
+    else:
+        out = Path(DEFAULT_OUT)
+        make_folder(out, "--out")
 
     suite = None if args.no_suite else load_suite_for(dataset, args.quiet)
     needs_oracle = any(m.startswith("aqpl-") for m in methods)
+    if args.answers and not needs_oracle:
+        say(f"warning: --answers {args.answers} is not read: no method of this run asks queries")
     oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle else None
 
     results: dict[str, list] = {}
@@ -165,15 +231,14 @@ def run_headless(args) -> int:
             for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
                 source = project_path / "export" / f"{kind}{suffix}"
                 if source.exists():
-                    target = out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source, target)
+                    copy_whole(source, out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}")
             say(
                 f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
                 f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
                 f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
             )
 
+    make_folder(out, "--out")
     summary = write_reports(results, out, {**base.to_dict(), "methods": methods, "seeds": seeds, "oracle": args.oracle}, dataset.name)
     print()
     print(text_table(summary))

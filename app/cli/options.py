@@ -21,9 +21,12 @@ def _floats(text: str) -> list[float]:
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r} holds no seed: give at least one, e.g. --seeds 0 or --seeds 0,1,2")
+    return values
 
 
 # The method's numeric settings: (option, type, help). Their defaults come from resources/defaults.toml.
@@ -68,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--oracle", choices=("simulated", "replay"), default="simulated", help="where answers come from (default: simulated)")
     run.add_argument("--answers", help="replay oracle: a project's answers.sqlite, an answers CSV, or a levels file")
     run.add_argument("--project", help="project folder for a single run: created if absent, resumed if present")
-    run.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
+    run.add_argument("--out", default=None,
+                     help="output folder (default: runs/latest; with --project: the project's summary/ folder)")
     run.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 

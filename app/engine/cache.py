@@ -10,11 +10,23 @@ from pathlib import Path
 import platformdirs
 import torch
 
+from app.engine.errors import AQPLError
+
 
 def cache_dir(*parts: str) -> Path:
-    root = Path(os.environ.get("AQPL_CACHE_DIR") or platformdirs.user_cache_dir("aqpl-studio"))
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    given = os.environ.get("AQPL_CACHE_DIR")
+    root = Path(given or platformdirs.user_cache_dir("aqpl-studio"))
+    return make_cache_folder(root.joinpath(*parts))
+
+
+def make_cache_folder(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only home, a cache on a full or missing disk
+        raise AQPLError(
+            f"cannot create the cache folder {path} ({exc.strerror or exc}): set AQPL_CACHE_DIR to a "
+            "writable folder, e.g. AQPL_CACHE_DIR=/tmp/aqpl-cache"
+        ) from None
     return path
 
 

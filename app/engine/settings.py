@@ -9,12 +9,16 @@ app/engine/oracle/recipes.py).
 
 import math
 import tomllib
+import types
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from app.engine.errors import SettingsError
 
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Seeds feed torch's 64-bit generators after a multiplication (seed · 100003 + epoch): keep
+# them to 32 bits so every derived seed fits.
+SEED_RANGE = (-(2**31), 2**32 - 1)
 FAMILIES = ("gray", "colour")
 
 
@@ -100,14 +104,30 @@ class Settings:
 
     def budget_count(self, train_size: int) -> int:
         """The budget as a number of queries ("300" or "5%" of the training set)."""
+        return min(self._budget_value(train_size), train_size)
+
+    def _budget_value(self, train_size: int) -> int:
+        """The budget as asked, before it is capped at the training set's size."""
         text = str(self.budget).strip()
         try:
             value = float(text[:-1]) * train_size / 100 if text.endswith("%") else float(text)
         except ValueError:
             raise SettingsError(f"budget {self.budget!r} is not a number: give a count (300) or a share (5%)") from None
-        if value < 0 or math.isnan(value):
+        if math.isnan(value) or math.isinf(value):
+            raise SettingsError(f"budget {self.budget!r} is not a finite number: give a count (300) or a share (5%)")
+        if value < 0:
             raise SettingsError(f"budget {self.budget!r} is negative: give a count ≥ 0 (300) or a share (5%)")
-        return min(int(round(value)), train_size)
+        return int(round(value))
+
+    def notices(self, train_size: int) -> list[str]:
+        """Decisions taken on the user's behalf that are not errors: shown as warnings."""
+        notes = []
+        if self.uses_queries and self._budget_value(train_size) > train_size:
+            notes.append(
+                f"budget {self.budget} asks for {self._budget_value(train_size)} queries but the training set has "
+                f"{train_size} examples: at most {train_size} are asked (give a budget up to 100%)"
+            )
+        return notes
 
     def round_epochs(self) -> list[int]:
         """Epochs (1-based) after which a query round runs; none after the last epoch,
@@ -125,6 +145,7 @@ class Settings:
 
     # -- validation -----------------------------------------------------------------
     def validate(self) -> "Settings":
+        _check_types(self)
         from app.engine.methods import METHODS
         from app.engine.oracle.recipes import RECIPES
         from app.engine.propagate import PROPAGATIONS
@@ -151,13 +172,28 @@ class Settings:
                 raise SettingsError(f"{name.replace('_', '-')} is {getattr(self, name)}: it must not be negative")
         if not self.grid:
             raise SettingsError("the candidate grid is empty: give at least two levels, e.g. --grid 0,0.1,0.2,0.3")
+        if len(self.grid) < 2:
+            raise SettingsError(
+                f"the candidate grid {self.grid} has one level, so the expert would have no choice: "
+                "give at least two levels, e.g. --grid 0,0.1,0.2,0.3"
+            )
+        if not all(math.isfinite(g) for g in self.grid):
+            raise SettingsError(f"grid {self.grid} holds a level that is not a finite number: give levels in [0, 1]")
         if any(not (0.0 <= g <= 1.0) for g in self.grid):
             raise SettingsError(f"grid {self.grid} has levels outside [0, 1]: levels are noise σ on the [0, 1] pixel scale")
         if any(b <= a for a, b in zip(self.grid, self.grid[1:])):
             raise SettingsError(f"grid {self.grid} is not strictly increasing: sort it and remove repeats")
         self.budget_count(1)  # raises on a negative or malformed budget
-        for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr"):
+        if not (SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]):
+            raise SettingsError(f"seed {self.seed} is out of range: give a whole number from 0 to {SEED_RANGE[1]}")
+        if self.image_size is not None and self.image_size < 1:
+            raise SettingsError(f"image-size is {self.image_size}: give a size in pixels of at least 1, e.g. --image-size 32")
+        if self.data_dir is not None:
+            _check_text("data_dir", self.data_dir)
+        for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr", "momentum", "weight_decay", "cat_smoothing"):
             value = getattr(self, name)
+            if value is None:
+                continue
             if not (value >= 0 and math.isfinite(value)):
                 raise SettingsError(f"{name.replace('_', '-')} is {value}: it must be a number ≥ 0")
         for name in ("gnt_p_clean", "annotator_noise"):
@@ -181,6 +217,65 @@ class Settings:
         if unknown:
             raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: remove them (known: see docs/headless.md, Settings)")
         return cls(**data)
+
+
+_WORDS = {int: "a whole number", float: "a number", str: "text in quotes"}
+
+
+def _check_types(settings: Settings) -> None:
+    """Hand-edited settings.toml (and any caller) may hold a value of the wrong type
+    (epochs = 2.5, batch_size = "128"): refuse it here, in one line, rather than as a TypeError
+    deep inside training. Whole-number floats (epochs = 2.0) become ints."""
+    defaults = Settings()
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        kind = f.type
+        optional = isinstance(kind, types.UnionType) and type(None) in kind.__args__
+        if optional:
+            kind = next(k for k in kind.__args__ if k is not type(None))
+        if value is None and optional:
+            continue
+        example = getattr(defaults, f.name)
+        if isinstance(example, list):
+            example = example[:4]
+        if f.name == "budget":
+            ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+            expected = "a count (300) or a share (\"5%\")"
+        elif kind is int:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+                setattr(settings, f.name, value)
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            expected = _WORDS[int]
+        elif kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            expected = _WORDS[float]
+        elif kind is str:
+            ok = isinstance(value, str)
+            expected = _WORDS[str]
+        else:  # list[float]: the grid
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+            )
+            expected = "a list of numbers"
+            if ok:
+                setattr(settings, f.name, [float(v) for v in value])
+        if not ok:
+            shown = f"{value!r}" if not isinstance(value, str) else f'"{value}"'
+            raise SettingsError(
+                f"{f.name} = {shown} has the wrong type ({type(value).__name__}): give {expected}"
+                + (f", e.g. {f.name} = {example!r}" if example is not None and not isinstance(example, str) else "")
+            )
+
+
+def _check_text(name: str, value: str) -> None:
+    """Paths are stored as UTF-8 text (settings.toml, reports): a name with undecodable bytes
+    cannot be."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise SettingsError(f"{name} '{shown}' is not valid UTF-8: rename the folder (or link it under a UTF-8 name)") from None
 
 
 def _choice(name: str, value: str, options) -> None:

@@ -206,6 +206,12 @@ class Trainer:
                 if self._stop:
                     break
             self.last_loss = float(loss_sum) / max(loss_count, 1)
+            if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
+                self._diverged = True  # said once: every later epoch would repeat it
+                self.callbacks.on_warning(
+                    f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
+                    f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
+                )
             if self._stop:
                 break
             self.epoch = epoch + 1

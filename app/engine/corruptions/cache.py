@@ -32,8 +32,9 @@ def suite_key(*parts, tensors: tuple = ()) -> str:
 
 class SuiteCache:
     def __init__(self, folder: Path, meta: dict):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from app.engine.cache import make_cache_folder
+
+        self.folder = make_cache_folder(Path(folder))
         meta_path = self.folder / "meta.json"
         if not meta_path.exists():
             tmp = meta_path.with_name(f"meta.json.{os.getpid()}")
