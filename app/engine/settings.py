@@ -42,6 +42,7 @@ class Settings:
     eval_every: int = 1
     eval_subset: int = 2000
     pool_subset: int = 0
+    idle_finish_s: float = 90.0  # continuous mode with an expert: idle seconds that end the extension
     reference_model: str = "small-cnn-wide"
     reference_epochs: int = 15
 
@@ -56,7 +57,7 @@ class Settings:
         names = set()
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
-                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs"}
+                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs", "idle_finish_s"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
@@ -113,7 +114,7 @@ class Settings:
         if any(b <= a for a, b in zip(self.grid, self.grid[1:])):
             raise SettingsError(f"grid {self.grid} is not strictly increasing: sort it and remove repeats")
         self.budget_count(1)  # raises on a negative or malformed budget
-        for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr"):
+        for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr", "idle_finish_s"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise SettingsError(f"{name.replace('_', '-')} is {value}: it must be a number ≥ 0")
