@@ -1,5 +1,6 @@
-"""The bottom line of the main window: progress (epoch, batch, time left), the run's state and
-the active device, always visible (a GPU that was asked for but not found shows as a warning)."""
+"""The bottom line of the main window: progress (epoch, batch, time left), the expert's pace
+(answers so far, answers per minute, what remains), the run's state and the active device,
+always visible (a GPU that was asked for but not found shows as a warning)."""
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
@@ -19,11 +20,29 @@ def format_duration(seconds: float | None) -> str:
 
 
 def describe_progress(progress: Progress) -> str:
+    if progress.pace == "extending":
+        # an expert-paced session past its planned epochs: it ends when the expert does
+        idle = format_duration(progress.idle_left_s)
+        text = f"extra epoch {progress.extra_epochs} · batch {progress.batch}/{progress.batches}"
+        return f"{text} · ends after {idle} idle or F8"
     text = f"epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches}"
+    if progress.pace == "finishing":
+        text += " · final epochs"
     phase = PHASES.get(progress.phase, progress.phase)
     if phase:
         text += f" · {phase}"
     return f"{text} · {format_duration(progress.eta_s)} left"
+
+
+def describe_answers(progress: Progress) -> str:
+    """Answers so far, their rate and what remains of the budget ("" for runs without queries)."""
+    if not progress.budget:
+        return ""
+    text = f"answers {progress.answers}/{progress.budget}"
+    if progress.answers_per_min is not None:
+        text += f" · {progress.answers_per_min:.1f}/min"
+    left = progress.budget - progress.answers
+    return f"{text} · {left} left" if left else f"{text} · budget spent"
 
 
 class TrainingStatusBar(QStatusBar):
@@ -35,10 +54,12 @@ class TrainingStatusBar(QStatusBar):
         self.bar.setValue(0)
         self.bar.setFormat("no training")
         self.device = QLabel("device: —", objectName="device")
+        self.answers = QLabel("", objectName="answers")
         self.project = QLabel("")
         self.project.setObjectName("hint")
         self.addWidget(self.state)
         self.addWidget(self.project, 1)
+        self.addPermanentWidget(self.answers)
         self.addPermanentWidget(self.bar)
         self.addPermanentWidget(self.device)
         self.device_warning: str | None = None
@@ -59,6 +80,8 @@ class TrainingStatusBar(QStatusBar):
         self.bar.setRange(0, max(progress.total_steps, 1))
         self.bar.setValue(progress.step)
         self.bar.setFormat(describe_progress(progress))
+        self.bar.setToolTip(self.bar.format())
+        self.answers.setText(describe_answers(progress))
 
     def set_finished(self, text: str) -> None:
         self.bar.setRange(0, 1)
