@@ -1,4 +1,5 @@
-"""The simulated oracle (METHOD.md, our choice).
+"""The first simulated oracle, recipe `noise-reference` (kept to reproduce old results; the
+default is the calibrated `perceptual` recipe, app/engine/oracle/perceptual.py).
 
 A reference classifier R, stronger and longer trained than the learner, is trained once per
 dataset on the whole training set with a random level from the grid per example and batch,
@@ -115,6 +116,7 @@ def conform_levels(model, dataset: Dataset, grid: list[float], device, progress=
 
 class SimulatedOracle(Oracle):
     name = "simulated"
+    recipe = "noise-reference"
 
     def __init__(self, dataset: Dataset, grid: list[float], model_name: str, epochs: int, device, progress=None):
         self.dataset = dataset
