@@ -48,6 +48,12 @@ def test_finish_key_ends_the_extension_and_every_answer_counts(window, qtbot, sm
     qtbot.waitUntil(lambda: trainer.extra_epochs >= 2, timeout=WAIT_MS)  # it waits for the expert
     assert "extra epoch" in window.status.bar.format()
     qtbot.waitUntil(lambda: window.status.answers.text().startswith("answers 3/8"), timeout=WAIT_MS)
+    # a query on screen, every status text set, a long project path: still fits 1366×768
+    window.status.project.setText("project: /home/someone/.local/share/aqpl-studio/projects/" + "x" * 90)
+    window.plots.redraw_dirty()
+    qtbot.wait(50)  # layouts update from the event loop
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1366 - 40 and hint.height() <= 768 - 40, hint
     window._update_actions()
     assert window.finish_action.isEnabled() and window.finish_action.shortcut().toString() == "F8"
     window.toggle_pause()  # F6: hold training still so the next answer surely lands in the final phase

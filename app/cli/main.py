@@ -6,6 +6,7 @@ traceback reaches the user for bad input.
 
 import os
 import sys
+import time
 
 from app.cli.report import run_reporting
 from app.engine.errors import AQPLError
@@ -40,7 +41,11 @@ def dispatch(argv: list[str]) -> int:
         args.simulate_oracle = True
         from app.cli.headless import run_headless
 
-        return run_headless(args)
+        started = time.perf_counter()
+        code = run_headless(args)
+        minutes, seconds = divmod(round(time.perf_counter() - started), 60)
+        print(f"the headless demo took {minutes} min {seconds:02d} s")
+        return code
     from app.gui import launch
 
     return launch(setting_overrides(args), simulate_oracle=args.simulate_oracle, project=args.project)

@@ -55,6 +55,22 @@ class VirtualScreen:
         self.process.wait(timeout=10)
 
 
+def query_on_screen(window: str, env: dict) -> bool:
+    """Whether the query panel shows candidate images: the expert looks before answering. The
+    enlarged noisy images fill much of the panel with grey; the empty panel is white with a line
+    of text."""
+    import io
+
+    from PIL import Image
+
+    png = subprocess.run(["import", "-window", window, "png:-"], env=env, capture_output=True, timeout=60).stdout
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    panel = image.crop((20, height // 5, int(width * 0.5), height * 4 // 5))
+    histogram = panel.histogram()
+    return sum(histogram[:200]) / max(sum(histogram), 1) > 0.15
+
+
 def evaluations(home: Path) -> int:
     logs = list((home / "data").rglob("metrics.jsonl"))
     return sum(len(p.read_text().splitlines()) for p in logs)
@@ -83,12 +99,17 @@ def shoot_session(size: str, out: Path, name: str, args, first: bool) -> None:
         keys = itertools.cycle(ANSWER_KEYS)
         deadline = time.monotonic() + args.timeout
         answered = 0
-        while evaluations(home) < args.evaluations or answered < args.answers:
+        while True:
             if time.monotonic() > deadline:
                 raise SystemExit(f"no {args.evaluations} evaluations after {args.timeout} s: is the machine busy?")
-            run("xdotool", "key", next(keys), env=env)  # a query on screen takes it; otherwise it is ignored
+            if not query_on_screen(window, env):
+                time.sleep(0.5)  # the queue is empty: wait for the next refill
+                continue
+            if evaluations(home) >= args.evaluations and answered >= args.answers:
+                break  # a query on screen, with history in the plots: the picture
+            time.sleep(args.every)  # looking at the image
+            run("xdotool", "key", next(keys), env=env)
             answered += 1
-            time.sleep(args.every)
         time.sleep(1.2)  # two plot redraws
         target = out / name
         run("import", "-window", window, str(target), env=env)
@@ -100,7 +121,7 @@ def shoot_session(size: str, out: Path, name: str, args, first: bool) -> None:
             width, height = (int(v) for v in geometry.split("Geometry:")[1].split()[0].split("x"))
             panel = out / "query_panel.png"
             # the query panel: the splitter's left part, between the toolbar and the status line
-            crop = f"{int(width * 0.53)}x{height - 95}+0+62"
+            crop = f"{int(width * 0.54)}x{height - 68}+0+40"
             run("import", "-window", window, "-crop", crop, "+repage", str(panel), env=env)
             print(f"{panel}: {shrink_png(panel) // 1024} KB", file=sys.stderr)
     finally:

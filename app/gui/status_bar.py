@@ -2,7 +2,9 @@
 (answers so far, answers per minute, what remains), the run's state and the active device,
 always visible (a GPU that was asked for but not found shows as a warning)."""
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
 from app.engine.events import Progress
 from app.gui.worker import Preparing
@@ -45,6 +47,26 @@ def describe_answers(progress: Progress) -> str:
     return f"{text} · {left} left" if left else f"{text} · budget spent"
 
 
+class ElidedLabel(QLabel):
+    """A label that gives up its width first: a long project path is shortened in the middle
+    ("…") instead of widening the window past a small screen (the full text is its tooltip)."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown)
+
+
 class TrainingStatusBar(QStatusBar):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -55,7 +77,7 @@ class TrainingStatusBar(QStatusBar):
         self.bar.setFormat("no training")
         self.device = QLabel("device: —", objectName="device")
         self.answers = QLabel("", objectName="answers")
-        self.project = QLabel("")
+        self.project = ElidedLabel("")
         self.project.setObjectName("hint")
         self.addWidget(self.state)
         self.addWidget(self.project, 1)

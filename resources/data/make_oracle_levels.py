@@ -1,45 +1,51 @@
-"""Write resources/data/oracle/: the default simulated oracle's conform levels for the embedded
-dataset, so that the first run never trains the oracle's reference model (about 3.5 minutes on
-a 2-core CPU). The file is named and checked by the oracle's cache key (recipe version, dataset
-content, grid, reference settings): after any change to the recipe, run this again.
+"""Write resources/data/oracle/: the default simulated expert's conform levels for the embedded
+dataset, so that a first run (and the packaged executable's first query) never waits for them.
 
-    python resources/data/make_oracle_levels.py
+    python resources/data/make_oracle_levels.py [--recipe perceptual]
 
-It computes the levels exactly as a first run would (or reads them from the cache), then
-stores one grid index per training example (6,000 bytes of levels).
+The file is named by the recipe and checked by the oracle's cache key (recipe version and
+parameters, dataset content, grid): after any change to the recipe or its defaults, run this
+again; until then the stale file is simply not used and the levels are computed as before.
+It computes the levels exactly as a first run would (or reads them from the cache), then stores
+one grid index per training example (6,000 bytes of levels).
 """
 
+import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> int:
+def main(argv=None) -> int:
     import torch
 
     from app.engine.data import load_dataset
-    from app.engine.oracle import SimulatedOracle
-    from app.engine.oracle.shipped import shipped_folder, write_shipped_levels
+    from app.engine.oracle.recipes import RECIPES
+    from app.engine.oracle.shipped import write_shipped_levels
     from app.engine.settings import defaults_for
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", help="the recipe to ship (default: the default recipe in resources/defaults.toml)")
+    args = parser.parse_args(argv)
     dataset = load_dataset("embedded")
     settings = defaults_for(dataset.family)
-    oracle = SimulatedOracle(dataset, settings.grid, settings.reference_model, settings.reference_epochs,
-                             torch.device("cpu"), progress=lambda done, total, label: print(f"\r{label}: {done}/{total}", end="", file=sys.stderr))
+    if args.recipe:
+        settings = replace(settings, oracle_recipe=args.recipe).validate()
+    progress = lambda done, total, label: print(f"\r{label}: {done}/{total}", end="", file=sys.stderr)
+    # built without the shipped file (RECIPES, not make_simulated_oracle): never read back what is replaced
+    oracle = RECIPES[settings.oracle_recipe](dataset, settings, torch.device("cpu"), progress)
     started = time.perf_counter()
-    oracle._levels = None
-    key = oracle.cache_key()
-    for old in shipped_folder().glob(f"{oracle.name}-*.pt"):
-        old.unlink()  # compute (or read from the cache), never read back the file being replaced
     levels = oracle.levels()
-    recipe = f"{oracle.name} oracle: {settings.reference_model}, {settings.reference_epochs} epochs, grid {settings.grid}"
-    path = write_shipped_levels(oracle.name, key, settings.grid, levels, recipe=recipe)
-    counts = {g: int((levels == g).sum()) for g in torch.tensor(settings.grid).tolist()}
-    print(f"\nwrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes, key {key}) in {time.perf_counter() - started:.0f} s; "
-          f"levels: {counts}", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    note = f"{settings.oracle_recipe} on the embedded set; computed in {seconds:.0f} s by resources/data/make_oracle_levels.py"
+    path = write_shipped_levels(oracle.recipe, oracle.cache_key(), settings.grid, levels, note=note)
+    counts = {g: int((levels == torch.tensor(g)).sum()) for g in settings.grid}
+    print(f"\nwrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes, key {oracle.cache_key()}; "
+          f"levels computed in {seconds:.0f} s): {counts}", file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,6 @@ from app.engine.cache import atomic_save, cache_dir, fingerprint
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle, nearest_grid_level
-from app.engine.oracle.shipped import load_shipped_levels
 from app.engine.perturb import perturb, perturb_examples
 from models import build
 
@@ -144,10 +143,6 @@ class SimulatedOracle(Oracle):
                 return self._levels
             except Exception:
                 levels_path.unlink(missing_ok=True)  # a broken cache file is recomputed
-        shipped = load_shipped_levels(self.name, key, self.grid)  # the embedded set's, in resources/
-        if shipped is not None and len(shipped) == len(self.dataset.train_x):
-            self._levels = shipped
-            return self._levels
         model_path = cache_dir("oracle") / f"reference-{key}.pt"
         model = build(self.model_name, self.dataset.num_classes, self.dataset.in_channels, self.dataset.image_size)
         try:
