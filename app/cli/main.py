@@ -39,6 +39,10 @@ def dispatch(argv: list[str]) -> int:
         print("no display found: running the headless demo (python -m app --simulate-oracle); "
               "start the application from a desktop session", file=sys.stderr)
         args.simulate_oracle = True
+        if args.eval_every is None:
+            # Nobody watches live plots here: the per-epoch evaluations would cost twice the
+            # training and change no number of the table (they train nothing); the final one runs.
+            args.eval_every = 0
         from app.cli.headless import run_headless
 
         started = time.perf_counter()

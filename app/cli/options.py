@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--cat-smoothing", type=float)
     method.add_argument("--annotator-noise", type=float, help="probability an oracle answer is off by one grid step")
     method.add_argument("--eval-every", type=int)
+    method.add_argument("--idle-finish-s", type=float, help="continuous mode with an expert (GUI): idle seconds that start the final epochs")
     method.add_argument("--oracle-recipe", choices=ORACLE_RECIPES,
                         help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
     method.add_argument("--oracle-tau", type=float, help="perceptual expert: similarity threshold τ (default fitted: 0.9227)")
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
-    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs",
+    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
     "oracle_recipe", "oracle_tau", "oracle_blur",
 )
 

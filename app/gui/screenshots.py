@@ -121,7 +121,7 @@ def shoot_session(size: str, out: Path, name: str, args, first: bool) -> None:
             width, height = (int(v) for v in geometry.split("Geometry:")[1].split()[0].split("x"))
             panel = out / "query_panel.png"
             # the query panel: the splitter's left part, between the toolbar and the status line
-            crop = f"{int(width * 0.54)}x{height - 68}+0+40"
+            crop = f"{int(width * 0.525)}x{height - 68}+0+40"
             run("import", "-window", window, "-crop", crop, "+repage", str(panel), env=env)
             print(f"{panel}: {shrink_png(panel) // 1024} KB", file=sys.stderr)
     finally:
