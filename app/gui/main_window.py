@@ -32,6 +32,7 @@ STATE_TEXT = {
 }
 
 
+FINAL_EPOCHS_TEXT = "Training runs its final epochs, then evaluates: answers still count, no new queries come."
 FRAME_MARGIN = 40  # title bar and borders the window manager adds around the geometry
 
 
@@ -285,7 +286,9 @@ class MainWindow(QMainWindow):
             if progress.phase == "eval" and progress.final and self.panel.accepting:
                 # Answers from now on could no longer change training: stop asking.
                 self.panel.finish("Training is done; the final evaluation is running …")
-            elif progress.pace == "finishing" and self.finish_action.isEnabled():
+            elif progress.pace == "finishing" and self.panel.accepting and self.panel.empty_text != FINAL_EPOCHS_TEXT:
+                self.panel.set_empty_text(FINAL_EPOCHS_TEXT)
+            if progress.pace == "finishing" and self.finish_action.isEnabled():
                 self._update_actions()  # idle or budget spent: nothing left to finish
 
     @Slot(str)

@@ -122,6 +122,10 @@ class QueryPanel(QFrame):
         self._empty_text = message
         self._show_current()
 
+    @property
+    def empty_text(self) -> str:
+        return self._empty_text
+
     def set_empty_text(self, text: str) -> None:
         self._empty_text = text
         self._refresh()

@@ -138,9 +138,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="resources/readme")
     parser.add_argument("--sizes", default="1366x768,1920x1080")
-    parser.add_argument("--every", type=float, default=1.5, help="seconds between two answers")
-    parser.add_argument("--answers", type=int, default=30, help="key presses before the shot")
-    parser.add_argument("--evaluations", type=int, default=4, help="evaluations before the shot")
+    parser.add_argument("--every", type=float, default=1.2, help="seconds the expert looks at a query before answering")
+    parser.add_argument("--answers", type=int, default=25, help="answers before the shot")
+    parser.add_argument("--evaluations", type=int, default=3, help="evaluations before the shot")
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args(argv)
     for tool in ("Xvfb", "xdotool", "import"):
