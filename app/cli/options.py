@@ -4,7 +4,7 @@ import argparse
 
 from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
-from app.engine.settings import DEVICES, METHODS, MODES, ORACLE_RECIPES, STRATEGIES
+from app.engine.settings import DEVICES, METHODS, MODES, ORACLE_RECIPES, PROPAGATIONS, STRATEGIES
 from models import MODELS
 
 
@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--cat-smoothing", type=float)
     method.add_argument("--annotator-noise", type=float, help="probability an oracle answer is off by one grid step")
     method.add_argument("--eval-every", type=int)
+    method.add_argument("--propagate", choices=PROPAGATIONS,
+                        help="after each round predict levels of unanswered examples: per class or from the learner's nearest neighbours (default none: the paper)")
     method.add_argument("--idle-finish-s", type=float, help="continuous mode with an expert (GUI): idle seconds that start the final epochs")
     method.add_argument("--oracle-recipe", choices=ORACLE_RECIPES,
                         help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
@@ -85,7 +87,7 @@ SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
     "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
-    "oracle_recipe", "oracle_tau", "oracle_blur",
+    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate",
 )
 
 

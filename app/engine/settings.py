@@ -11,6 +11,7 @@ STRATEGIES = ("conformity", "random", "max-entropy", "margin")
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 ORACLE_RECIPES = ("perceptual", "noise-reference")  # app/engine/oracle/recipes.py
+PROPAGATIONS = ("none", "class", "neighbours")  # app/engine/propagate.py
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Settings:
     eval_subset: int = 2000
     pool_subset: int = 0
     idle_finish_s: float = 90.0  # continuous mode with an expert: idle seconds that end the extension
+    propagate: str = "none"  # level propagation after each round: none | class | neighbours (app/engine/propagate.py)
     oracle_recipe: str = "perceptual"  # the simulated expert's recipe (app/engine/oracle/recipes.py)
     oracle_tau: float = 0.9227  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
     oracle_blur: float = 1.0  # perceptual: the eye's blur in pixels
@@ -62,7 +64,7 @@ class Settings:
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
                       "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
-                      "oracle_recipe", "oracle_tau", "oracle_blur", "idle_finish_s"}
+                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "idle_finish_s"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
@@ -107,6 +109,7 @@ class Settings:
         _choice("mode", self.mode, MODES)
         _choice("device", self.device, DEVICES)
         _choice("oracle recipe", self.oracle_recipe, ORACLE_RECIPES)
+        _choice("propagate", self.propagate, PROPAGATIONS)
         if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
             raise SettingsError(
                 f"oracle-tau {self.oracle_tau} / oracle-blur {self.oracle_blur}: τ is a correlation in (0, 1) and the blur a width ≥ 0 pixels"
