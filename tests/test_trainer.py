@@ -116,6 +116,8 @@ def test_continuous_mode_refills_the_queue_without_waiting(small):
         assert event != "waiting"  # continuous mode never stops to wait for the expert
         if trainer.book.pending and event == "batch":
             trainer.submit_answer(next(iter(trainer.book.pending)), 0.2)
+        if trainer.epoch >= 6:
+            trainer.finish()  # the expert is done (else training waits for the whole budget: test_pacing.py)
     assert len(seen) >= 2 and trainer.result.queries_used > 8
 
 

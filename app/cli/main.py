@@ -6,6 +6,7 @@ traceback reaches the user for bad input.
 
 import os
 import sys
+import time
 
 from app.cli.report import run_reporting
 from app.engine.errors import AQPLError
@@ -38,9 +39,17 @@ def dispatch(argv: list[str]) -> int:
         print("no display found: running the headless demo (python -m app --simulate-oracle); "
               "start the application from a desktop session", file=sys.stderr)
         args.simulate_oracle = True
+        if args.eval_every is None:
+            # Nobody watches live plots here: the per-epoch evaluations would cost twice the
+            # training and change no number of the table (they train nothing); the final one runs.
+            args.eval_every = 0
         from app.cli.headless import run_headless
 
-        return run_headless(args)
+        started = time.perf_counter()
+        code = run_headless(args)
+        minutes, seconds = divmod(round(time.perf_counter() - started), 60)
+        print(f"the headless demo took {minutes} min {seconds:02d} s")
+        return code
     from app.gui import launch
 
     return launch(setting_overrides(args), simulate_oracle=args.simulate_oracle, project=args.project)

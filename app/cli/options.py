@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         method.add_argument(flag, type=kind, help=text)
     method.add_argument("--propagate", choices=PROPAGATIONS,
                         help="after each round predict levels of unanswered examples: per class or from the learner's nearest neighbours (default none: the paper)")
+    method.add_argument("--idle-finish-s", type=float, help="continuous mode with an expert (GUI): idle seconds that start the final epochs")
     method.add_argument("--oracle-recipe", choices=RECIPES,
                         help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
     method.add_argument("--no-suite", action="store_true", help="skip the corruption suite (All is reported as missing)")
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
-    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs",
+    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
     "oracle_recipe", "oracle_tau", "oracle_blur", "propagate",
 )
 

@@ -29,6 +29,15 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
     loss: float | None = None
+    final: bool = False  # the final evaluation (no answer given from now on can change training)
+    # expert-paced sessions (app/engine/pacing.py): "" (not paced or still in the minimum
+    # epochs), "extending" (extra epochs while the expert answers) or "finishing" (final phase)
+    pace: str = ""
+    extra_epochs: int = 0
+    answers: int = 0  # answers applied so far
+    budget: int = 0
+    answers_per_min: float | None = None
+    idle_left_s: float | None = None  # extending: seconds without an answer before the final phase
 
     def __post_init__(self):
         self.phase = Phase(self.phase)  # an unknown name fails here, not in a comparison elsewhere

@@ -1,6 +1,6 @@
 """Results across methods and seeds: the paper-shaped table (rows Clean / Gaussian / All /
-Conform, one
-column per method, mean ± std over seeds), results.json, results.md and the curves PNG."""
+Conform, one column per method, mean ± std over seeds; the value alone for one seed, where no
+spread was measured), results.json, results.md and the curves PNG."""
 
 import json
 import math
@@ -29,7 +29,7 @@ def summarise(results: dict[str, list[RunResult]]) -> dict:
         entry = {"seeds": [r.seed for r in runs]}
         for row in ROWS:
             stats = _mean_std([getattr(r, row) for r in runs])
-            entry[row] = None if stats is None else {"mean": stats[0], "std": stats[1]}
+            entry[row] = None if stats is None else {"mean": stats[0], "std": stats[1], "n": len(runs)}
         entry["curve_levels"] = runs[0].curve_levels
         entry["curve_accuracy"] = [statistics.fmean(acc) for acc in zip(*(r.curve_accuracy for r in runs))]
         entry["queries_used"] = [r.queries_used for r in runs]
@@ -54,7 +54,18 @@ def _missing_for_nan(value):
 
 
 def _cell(stat: dict | None) -> str:
-    return "missing" if stat is None else f"{stat['mean']:.2f} ± {stat['std']:.2f}"
+    if stat is None:
+        return "missing"
+    if stat.get("n", 2) == 1:
+        return f"{stat['mean']:.2f}"  # "± 0.00" would read as a measured spread of zero
+    return f"{stat['mean']:.2f} ± {stat['std']:.2f}"
+
+
+def spread_note(summary: dict) -> str:
+    seeds = summary[next(iter(summary))]["seeds"]
+    if len(seeds) == 1:
+        return f"one seed ({seeds[0]}), n = 1: no spread measured"
+    return f"mean ± std over seeds {seeds}"
 
 
 def table_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
@@ -67,7 +78,8 @@ def text_table(summary: dict) -> str:
     header, rows = table_rows(summary)
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+    caption = f"Top-1 accuracy (%), {spread_note(summary)}"
+    return "\n".join([caption, line(header), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
 
 
 def markdown_table(summary: dict) -> str:
@@ -111,7 +123,7 @@ def write_reports(results: dict[str, list[RunResult]], out: Path, settings: dict
     lines = [
         f"# AQPL results: {dataset}",
         "",
-        f"Top-1 accuracy (%), mean ± std over seeds {summary[next(iter(summary))]['seeds']}; "
+        f"Top-1 accuracy (%), {spread_note(summary)}; "
         f"suite: {any_run.suite or 'none'} ({any_run.suite_source or 'not evaluated'}).",
         "",
         markdown_table(summary),

@@ -70,6 +70,7 @@ class Settings:
     eval_every: int = _DEFAULTS["eval_every"]
     eval_subset: int = _DEFAULTS["eval_subset"]
     pool_subset: int = _DEFAULTS["pool_subset"]
+    idle_finish_s: float = _DEFAULTS["idle_finish_s"]  # continuous mode with an expert: idle seconds that end the extension
     propagate: str = _DEFAULTS["propagate"]  # level propagation after each round (app/engine/propagate.py)
     oracle_recipe: str = _DEFAULTS["oracle_recipe"]  # the simulated expert (app/engine/oracle/recipes.py)
     oracle_tau: float = _DEFAULTS["oracle_tau"]  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
@@ -89,7 +90,7 @@ class Settings:
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
                       "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
-                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate"}
+                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "idle_finish_s"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
@@ -190,7 +191,7 @@ class Settings:
             raise SettingsError(f"image-size is {self.image_size}: give a size in pixels of at least 1, e.g. --image-size 32")
         if self.data_dir is not None:
             _check_text("data_dir", self.data_dir)
-        for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr", "momentum", "weight_decay", "cat_smoothing"):
+        for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr", "momentum", "weight_decay", "cat_smoothing", "idle_finish_s"):
             value = getattr(self, name)
             if value is None:
                 continue

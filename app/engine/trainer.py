@@ -23,6 +23,7 @@ from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query,
 from app.engine.levels import Source
 from app.engine.methods import make_policy
 from app.engine.oracle.base import Oracle, nearest_grid_level
+from app.engine.pacing import ExpertPace, hold_epoch
 from app.engine.perturb import perturb
 from app.engine.query import QueryBook
 from app.engine.settings import Settings
@@ -96,6 +97,14 @@ class Trainer:
         self.book = QueryBook(settings.budget_count(len(dataset.train_x)) if settings.uses_queries else 0)
         self.rounds = settings.round_epochs()
         self.per_round = settings.per_round(len(dataset.train_x))
+        # Continuous mode with a person answering: the settings' epochs are the minimum and the
+        # expert sets the pace (app/engine/pacing.py). Oracles answer at once: never paced.
+        self.paced = settings.mode == "continuous" and oracle is None and self.policy.uses_queries
+        self.pace = ExpertPace(settings.idle_finish_s)
+        self.hold_epoch = hold_epoch(settings.epochs, settings.warmup_epochs)
+        self.extra_epochs = 0  # epochs added while the expert answered
+        self.finishing: str | None = None  # why the extension ended: "finish", "budget", "idle"
+        self._holding = False  # the learning rate is held (extension epochs)
 
         # Data lives on the training device: batches are gathered there without copies.
         self.train_x = dataset.train_x.to(self.device)
@@ -173,6 +182,14 @@ class Trainer:
         """Finish after the current batch, keep and evaluate the model."""
         self._stop = True
 
+    def finish(self) -> None:
+        """Expert-paced sessions: end the extension at the next batch, run the final phase, evaluate."""
+        self.pace.finish()
+
+    @property
+    def planned_epochs(self) -> int:
+        return self.settings.epochs + self.extra_epochs
+
     @property
     def noise_seed(self) -> int:
         """The seed of the noise pattern the expert is shown (fixed per run seed)."""
@@ -187,13 +204,19 @@ class Trainer:
     def steps(self):
         settings = self.settings
         self.model.train()
-        while self.epoch < settings.epochs and not self._stop:
+        while self.epoch < self.planned_epochs and not self._stop:
             epoch = self.epoch
+            self._holding = self._extend_now()
             generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
             order = torch.randperm(len(self.train_x), generator=generator)
             loss_sum, loss_count = torch.zeros((), device=self.device), 0
             for batch in range(self.batches):
                 self._drain_inbox()
+                if self.paced:
+                    self._observe_expert()
+                    if self._holding and self._reason_to_finish():
+                        self.total_steps -= self.batches - batch  # the extension epoch ends here
+                        break
                 ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
                 loss = self._train_batch(ids.to(self.device), epoch, generator)
                 loss_sum += loss.detach()
@@ -205,7 +228,8 @@ class Trainer:
                 yield "batch"
                 if self._stop:
                     break
-            self.last_loss = float(loss_sum) / max(loss_count, 1)
+            if loss_count:
+                self.last_loss = float(loss_sum) / loss_count
             if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
                 self._diverged = True  # said once: every later epoch would repeat it
                 self.callbacks.on_warning(
@@ -215,12 +239,13 @@ class Trainer:
             if self._stop:
                 break
             self.epoch = epoch + 1
-            if settings.eval_every and self.epoch % settings.eval_every == 0 and self.epoch < settings.epochs:
+            if settings.eval_every and self.epoch % settings.eval_every == 0 and self.epoch < self.planned_epochs:
                 self._evaluate(final=False)
-            if self.epoch in self.rounds:
+            if self._round_due():
                 yield from self._round()
             self.store.save_checkpoint(self.state_dict())
-        self._drain_inbox()
+        self._holding = False
+        self._drain_inbox()  # answers given during the last batch count too
         self._finish()
         yield "done"
 
@@ -239,8 +264,38 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.scheduler.step()
+        if not self._holding:  # extension epochs keep the schedule where it stopped (pacing.py)
+            self.scheduler.step()
         return loss
+
+    # -- expert pacing (continuous mode with a person) ----------------------------------------------
+    def _extend_now(self) -> bool:
+        """At the hold point of an expert-paced run: one more epoch at the held learning rate,
+        unless the expert is done (then the final phase follows the planned schedule)."""
+        if not self.paced or self.finishing or self.epoch - self.extra_epochs != self.hold_epoch:
+            return False
+        self._drain_inbox()
+        self._observe_expert()
+        reason = self._reason_to_finish()
+        if reason:
+            self.finishing = reason
+            return False
+        self.extra_epochs += 1
+        self.total_steps += self.batches
+        return True
+
+    def _observe_expert(self) -> None:
+        self.pace.observe(self.book.used, len(self.book.skipped), len(self.book.pending))
+
+    def _reason_to_finish(self) -> str | None:
+        spent = self.book.room() == 0 and not self.book.pending
+        return self.pace.reason_to_finish(spent)
+
+    def _round_due(self) -> bool:
+        if not self.paced:
+            return self.epoch in self.rounds
+        # Expert-paced: a top-up after every epoch from warm-up on, none once the final phase began.
+        return not self.finishing and self.epoch >= max(self.settings.warmup_epochs, 1) and self.epoch < self.planned_epochs
 
     # -- query rounds --------------------------------------------------------------------------
     def _round(self):
@@ -260,7 +315,7 @@ class Trainer:
     def _refill_due(self) -> bool:
         """Continuous mode with an expert: keep the queue from running dry, but only after
         warm-up and not more often than every REFILL_GAP_BATCHES batches."""
-        if self.oracle is not None or not self.policy.uses_queries or self.book.room() == 0:
+        if self.oracle is not None or not self.policy.uses_queries or self.book.room() == 0 or self.finishing:
             return False
         if self.epoch < max(self.settings.warmup_epochs, 1):
             return False
@@ -435,7 +490,7 @@ class Trainer:
 
     # -- evaluation and reporting --------------------------------------------------------------
     def _evaluate(self, final: bool) -> Metrics:
-        self._report("eval", self.batches, None, 0)
+        self._report("eval", self.batches, None, 0, final=final)
         x, y = self.dataset.test_x, self.dataset.test_y
         subset = 0
         if not final and self.settings.eval_subset and len(x) > self.settings.eval_subset:
@@ -472,7 +527,7 @@ class Trainer:
             history=[vars(m) for m in self.history], conform=final.conform,
         )
 
-    def _report(self, phase: str, batch: int, loss_sum, loss_count: int) -> None:
+    def _report(self, phase: str, batch: int, loss_sum, loss_count: int, final: bool = False) -> None:
         now = time.perf_counter()
         if phase == "train" and now - self._last_progress < PROGRESS_INTERVAL_S and batch != self.batches:
             return
@@ -480,10 +535,17 @@ class Trainer:
         elapsed = now - self._started
         eta = elapsed / self.step * (self.total_steps - self.step) if self.step else None
         loss = float(loss_sum) / loss_count if loss_count else self.last_loss
+        pace, idle_left = "", None
+        if self.paced and (self.extra_epochs or self.finishing):
+            pace = "finishing" if self.finishing or not self._holding else "extending"
+            if pace == "extending":
+                idle_left = max(0.0, self.pace.idle_s - self.pace.idle_for())
         self.callbacks.on_progress(Progress(
-            phase=phase, epoch=min(self.epoch + 1, self.settings.epochs), epochs=self.settings.epochs,
+            phase=phase, epoch=min(self.epoch + 1, self.planned_epochs), epochs=self.planned_epochs,
             batch=batch, batches=self.batches, step=self.step, total_steps=self.total_steps,
-            elapsed_s=elapsed, eta_s=eta, loss=loss,
+            elapsed_s=elapsed, eta_s=eta, loss=loss, final=final, pace=pace, extra_epochs=self.extra_epochs,
+            answers=self.book.used, budget=self.book.budget,
+            answers_per_min=self.pace.answers_per_minute() if self.paced else None, idle_left_s=idle_left,
         ))
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -494,6 +556,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "table": self.table.state_dict(),
             "book": self.book.state_dict(), "history": [vars(m) for m in self.history],
             "last_loss": self.last_loss, "last_refill_step": self._last_refill_step,
+            "extra_epochs": self.extra_epochs, "finishing": self.finishing,
             "torch_rng": torch.get_rng_state(), "settings": self.settings.to_dict(),
         }
 
@@ -507,5 +570,8 @@ class Trainer:
         self.history = [Metrics(**m) for m in state["history"]]
         self.last_loss = state["last_loss"]
         self._last_refill_step = state["last_refill_step"]
+        self.extra_epochs = state.get("extra_epochs", 0)
+        self.finishing = state.get("finishing")
+        self.total_steps = self.planned_epochs * self.batches
         torch.set_rng_state(state["torch_rng"])
 

@@ -11,7 +11,10 @@ level σ, with the same noise pattern, so the images differ only in strength. Pi
 example's training level: too much noise teaches the model nonsense, too little teaches it
 nothing.</p>
 <p>Every answer is saved the moment you give it (when a project is open). In continuous mode
-training goes on while you answer; in synchronous mode it waits at the end of each round.</p>
+training goes on while you answer: the epochs you chose are the minimum, and training continues
+as long as you keep answering. It runs its final epochs (your answers still count) and evaluates
+when you press <b>Finish (F8)</b>, when you have not answered for a while (a setting, 90 s by
+default), or when the budget is spent. In synchronous mode training waits at the end of each round.</p>
 """
 
 

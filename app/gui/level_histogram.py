@@ -50,7 +50,7 @@ class LevelHistogram:
         if grid != self._grid:
             self._grid = grid
             axis = self.widget.getAxis("bottom")
-            step = max(1, len(grid) // 6)
+            step = max(1, -(-len(grid) // 6))  # at most about six labels: readable in a narrow plot
             axis.setTicks([[(i, f"{g:g}") for i, g in enumerate(grid) if i % step == 0 or i == len(grid) - 1]])
         x = list(range(len(grid)))
         base = torch.zeros(len(grid), dtype=torch.long)

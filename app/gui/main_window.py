@@ -5,7 +5,7 @@ training and no slow work itself."""
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QRect, Qt, Slot
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QToolBar
 
@@ -31,8 +31,31 @@ STATE_TEXT = {
 }
 
 
+FINAL_EPOCHS_TEXT = "Training runs its final epochs, then evaluates: answers still count, no new queries come."
+FRAME_MARGIN = 40  # title bar and borders the window manager adds around the geometry
+
+
 def default_project_root() -> Path:
     return Path(platformdirs.user_data_dir("aqpl-studio")) / "projects"
+
+
+def default_geometry(available: QRect) -> QRect:
+    """1500×900 where the screen has room, else the screen's available area less a margin
+    for the window frame, centred: the window never opens larger than the screen."""
+    width = min(1500, available.width() - FRAME_MARGIN)
+    height = min(900, available.height() - FRAME_MARGIN)
+    x = available.x() + (available.width() - width) // 2
+    y = available.y() + (available.height() - height) // 2
+    return QRect(x, y, width, height)
+
+
+def clamp_geometry(geometry: QRect, available: QRect) -> QRect:
+    """A remembered geometry (perhaps from a larger screen) shrunk and moved onto this one."""
+    width = min(geometry.width(), available.width() - FRAME_MARGIN)
+    height = min(geometry.height(), available.height() - FRAME_MARGIN)
+    x = min(max(geometry.x(), available.x()), available.right() + 1 - width - FRAME_MARGIN // 2)
+    y = min(max(geometry.y(), available.y()), available.bottom() + 1 - height - FRAME_MARGIN // 2)
+    return QRect(max(x, available.x()), max(y, available.y()), width, height)
 
 
 class MainWindow(QMainWindow):
@@ -90,6 +113,8 @@ class MainWindow(QMainWindow):
         self.start_action = self._action("Start", "F5", self.start, "Start a session, or resume the project")
         self.pause_action = self._action("Pause", "F6", self.toggle_pause, "Pause or resume training at the next batch")
         self.stop_action = self._action("Stop early", "F7", self.stop_early, "Finish after this batch, evaluate and keep the model")
+        self.finish_action = self._action("Finish", "F8", self.finish,
+                                          "Continuous mode: stop extending training, run the final epochs and evaluate")
         self.cancel_action = self._action("Cancel", "Shift+F5", self.cancel, "Stop training without a final evaluation (answers are kept)")
         self.help_action = self._action("Keyboard shortcuts", "F1", self.show_help)
 
@@ -103,7 +128,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         training = menu.addMenu("&Training")
-        for action in (self.start_action, self.pause_action, self.stop_action, self.cancel_action):
+        for action in (self.start_action, self.pause_action, self.finish_action, self.stop_action, self.cancel_action):
             training.addAction(action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.help_action)
@@ -114,7 +139,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.setMovable(False)
         for action in (self.new_action, self.open_action, None, self.start_action, self.pause_action,
-                       self.stop_action, self.cancel_action, None, self.export_action, self.help_action):
+                       self.finish_action, self.stop_action, self.cancel_action, None, self.export_action, self.help_action):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         self.addToolBar(toolbar)
 
@@ -136,6 +161,9 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
         self.pause_action.setText("Resume" if state == RunState.PAUSED else "Pause")
         self.stop_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
+        trainer = self.session.trainer if self.session is not None else None
+        self.finish_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED) and trainer is not None and trainer.paced
+                                      and not trainer.pace.finish_requested and not trainer.finishing)
         self.cancel_action.setEnabled(active and not self.session.worker.cancelled)
         self.export_action.setEnabled(not active and self.last_project is not None)
 
@@ -208,6 +236,12 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.stop_early()
 
+    def finish(self) -> None:
+        """F8: the expert is done; training runs its final epochs (answers still count) and evaluates."""
+        if self.session is not None and self.session.finish():
+            self.statusBar().showMessage("finishing: the final epochs run, then the evaluation", 10_000)
+        self._update_actions()
+
     def cancel(self) -> None:
         if self.session is not None:
             self.session.cancel()
@@ -248,9 +282,13 @@ class MainWindow(QMainWindow):
         self.status.set_progress(progress)
         if isinstance(progress, Progress):
             self.plots.add_progress(progress)
-            if progress.phase == Phase.EVAL and progress.step >= progress.total_steps and self.panel.accepting:
+            if progress.phase == Phase.EVAL and progress.final and self.panel.accepting:
                 # Answers from now on could no longer change training: stop asking.
                 self.panel.finish("Training is done; the final evaluation is running …")
+            elif progress.pace == "finishing" and self.panel.accepting and self.panel.empty_text != FINAL_EPOCHS_TEXT:
+                self.panel.set_empty_text(FINAL_EPOCHS_TEXT)
+            if progress.pace == "finishing" and self.finish_action.isEnabled():
+                self._update_actions()  # idle or budget spent: nothing left to finish
 
     @Slot(str)
     def _on_warning(self, message: str) -> None:
@@ -365,7 +403,9 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         geometry = self.store.layout("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1500, 900)
+            self.setGeometry(default_geometry(self.screen().availableGeometry()))
+        else:
+            self.setGeometry(clamp_geometry(self.geometry(), self.screen().availableGeometry()))
         state = self.store.layout("state")
         if state is not None:
             self.restoreState(state)

@@ -73,7 +73,11 @@ class RobustnessPlot:
 
 class AccuracyPlot:
     """Clean after every evaluation; Gaussian and All where the evaluation has them (the
-    final one, which runs the corruption suite)."""
+    final one, which runs the corruption suite).
+
+    Until the first answer the x axis is the epoch (before it every evaluation has 0 answers and
+    would stack at x = 0); from the first answer on it is the answers given, starting from the
+    last evaluation before any answer, at 0."""
 
     def __init__(self):
         self.widget = make_plot("Accuracy by answers given", "answers", "accuracy %")
@@ -83,27 +87,47 @@ class AccuracyPlot:
         for name, colour in theme.METRIC_COLOURS.items():
             self.items[name] = self.widget.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6,
                                                 symbolBrush=colour, symbolPen=None, name=name.capitalize())
-        self.by_epoch = False
+        self.by_epoch = False  # methods without queries: always by epoch
+        self.x_is_epoch = True  # what the x axis shows now
+        self.history: list[Metrics] = []
         self.dirty = False
 
     def set_x_axis(self, by_epoch: bool) -> None:
         """Methods without queries have no answers to count: accuracy against epochs."""
         self.by_epoch = by_epoch
-        self.widget.setLabel("bottom", "epoch" if by_epoch else "answers")
-        self.widget.setTitle("Accuracy by epoch" if by_epoch else "Accuracy by answers given", color=theme.TEXT, size="11pt")
+        self._set_axis(True)
+
+    def _set_axis(self, epochs: bool) -> None:
+        self.x_is_epoch = epochs
+        label = "epoch" if self.by_epoch or not epochs else "epoch (answers from the first answer on)"
+        self.widget.setLabel("bottom", label if epochs else "answers")
+        title = "Accuracy by epoch" if self.by_epoch else "Accuracy by answers given"
+        self.widget.setTitle(title, color=theme.TEXT, size="11pt")
 
     def add(self, metrics: Metrics) -> None:
-        x = metrics.epoch if self.by_epoch else metrics.answers
-        for name in self.points:
-            value = getattr(metrics, name)
-            if value is not None:
-                self.points[name].append((x, value))
+        self.history.append(metrics)
+        if self.x_is_epoch and not self.by_epoch and metrics.answers > 0:
+            self._set_axis(False)
+        self._rebuild()
         self.dirty = True
 
+    def _rebuild(self) -> None:
+        shown = self.history
+        if not self.x_is_epoch:
+            # the last evaluation before any answer stands for "0 answers"; earlier ones drop out
+            first = next(i for i, m in enumerate(shown) if m.answers > 0)
+            shown = shown[max(first - 1, 0):]
+        for name in self.points:
+            self.points[name] = [
+                (m.epoch if self.x_is_epoch else m.answers, getattr(m, name)) for m in shown if getattr(m, name) is not None
+            ]
+
     def clear(self) -> None:
+        self.history = []
         for name in self.points:
             self.points[name] = []
             self.items[name].setData([], [])
+        self._set_axis(True)
         self.dirty = False
 
     def redraw(self) -> None:

@@ -122,6 +122,14 @@ class QueryPanel(QFrame):
         self._empty_text = message
         self._show_current()
 
+    @property
+    def empty_text(self) -> str:
+        return self._empty_text
+
+    def set_empty_text(self, text: str) -> None:
+        self._empty_text = text
+        self._refresh()
+
     def add_queries(self, queries: list[Query]) -> None:
         had_current = self.queue.current is not None
         if self.queue.add(queries) and not had_current:

@@ -61,6 +61,14 @@ class TrainingSession(QObject):
         elif self.state == PREPARING:
             self.cancel()
 
+    def finish(self) -> bool:
+        """Expert-paced sessions: end the extension; the final epochs and evaluation follow."""
+        trainer = self.trainer
+        if self.state not in (RUNNING, PAUSED) or trainer is None or not trainer.paced:
+            return False
+        trainer.finish()
+        return True
+
     def cancel(self) -> None:
         if self.active:
             self.worker.cancel()

@@ -34,12 +34,13 @@ METHOD_LABELS = {
 COLOUR_DATASETS = ("cifar10", "tiny-imagenet")
 FAMILY_FREE = ("dataset", "method", "strategy", "mode", "budget", "device")
 SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
-    "epochs": ("Epochs", 0, 1000),
+    "epochs": ("Epochs (continuous: the minimum)", 0, 1000),
     "queries_per_round": ("Queries per round", 0, 100_000),
     "warmup_epochs": ("Warm-up epochs", -1, 1000),
     "round_every": ("A round every … epochs", 0, 1000),
     "batch_size": ("Batch size", 0, 65_536),
     "seed": ("Seed", -1, 1_000_000),
+    "idle_finish_s": ("Finish after … s without an answer", 0, 86_400),
 }
 
 
@@ -90,7 +91,7 @@ class SessionDialog(QDialog):
         self.grid.setPlaceholderText("default: 0, 0.1, …, 1 (grayscale) or 0, 0.03, …, 0.3 (colour)")
         form.addRow("Candidate levels", self.grid)
         self.mode = self._combo(MODES, initial["mode"], {
-            "continuous": "Continuous: training goes on while you answer",
+            "continuous": "Continuous: training goes on while you answer, until you finish",
             "synchronous": "Synchronous: training waits for each round (the paper's protocol)",
         })
         form.addRow("Mode", self.mode)
@@ -105,7 +106,7 @@ class SessionDialog(QDialog):
 
         advanced = QGroupBox("Advanced")
         advanced_form = QFormLayout(advanced)
-        for name in ("warmup_epochs", "round_every", "batch_size", "seed"):
+        for name in ("warmup_epochs", "round_every", "batch_size", "seed", "idle_finish_s"):
             advanced_form.addRow(SPIN_FIELDS[name][0], self._spin(name, initial))
         layout.addWidget(advanced)
 
@@ -133,6 +134,7 @@ class SessionDialog(QDialog):
         self.method.currentIndexChanged.connect(self._rename_project)
         self._auto_project = self.project_dir.text()
         self._dataset_changed()
+        self.dataset.setFocus()  # Enter right away: Start with every default
 
     # -- fields ---------------------------------------------------------------------------------
     def _combo(self, values, current, labels=None) -> QComboBox:
@@ -157,6 +159,7 @@ class SessionDialog(QDialog):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(edit, 1)
         button = QPushButton("Browse…")
+        button.setAutoDefault(False)  # Enter anywhere in the dialog means Start, never a file browser
         button.clicked.connect(handler)
         row.addWidget(button)
         edit.browse_button = button

@@ -17,6 +17,7 @@ WINDOW_KEYS = [
     ("Ctrl+E", "export the project (levels, answers, model, report)"),
     ("F5", "start (or resume the open project)"),
     ("F6", "pause / resume training"),
+    ("F8", "finish (continuous mode): stop extending training; the final epochs run, then the evaluation"),
     ("F7", "stop early: finish after this batch and keep the model"),
     ("Shift+F5", "cancel training (answers are kept)"),
     ("F1", "this help"),

@@ -1,7 +1,10 @@
-"""The bottom line of the main window: progress (epoch, batch, time left), the run's state and
-the active device, always visible (a GPU that was asked for but not found shows as a warning)."""
+"""The bottom line of the main window: progress (epoch, batch, time left), the expert's pace
+(answers so far, answers per minute, what remains), the run's state and the active device,
+always visible (a GPU that was asked for but not found shows as a warning)."""
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
 from app.engine.events import Phase, Progress
 from app.gui.worker import Preparing
@@ -19,11 +22,49 @@ def format_duration(seconds: float | None) -> str:
 
 
 def describe_progress(progress: Progress) -> str:
+    if progress.pace == "extending":
+        # an expert-paced session past its planned epochs: it ends when the expert does
+        idle = format_duration(progress.idle_left_s)
+        text = f"extra epoch {progress.extra_epochs} · batch {progress.batch}/{progress.batches}"
+        return f"{text} · ends after {idle} idle or F8"
     text = f"epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches}"
+    if progress.pace == "finishing":
+        text += " · final epochs"
     phase = PHASES.get(progress.phase, progress.phase)
     if phase:
         text += f" · {phase}"
     return f"{text} · {format_duration(progress.eta_s)} left"
+
+
+def describe_answers(progress: Progress) -> str:
+    """Answers so far, their rate and what remains of the budget ("" for runs without queries)."""
+    if not progress.budget:
+        return ""
+    text = f"answers {progress.answers}/{progress.budget}"
+    if progress.answers_per_min is not None:
+        text += f" · {progress.answers_per_min:.1f}/min"
+    left = progress.budget - progress.answers
+    return f"{text} · {left} left" if left else f"{text} · budget spent"
+
+
+class ElidedLabel(QLabel):
+    """A label that gives up its width first: a long project path is shortened in the middle
+    ("…") instead of widening the window past a small screen (the full text is its tooltip)."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(60)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, self.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown)
 
 
 class TrainingStatusBar(QStatusBar):
@@ -35,10 +76,12 @@ class TrainingStatusBar(QStatusBar):
         self.bar.setValue(0)
         self.bar.setFormat("no training")
         self.device = QLabel("device: —", objectName="device")
-        self.project = QLabel("")
+        self.answers = QLabel("", objectName="answers")
+        self.project = ElidedLabel("")
         self.project.setObjectName("hint")
         self.addWidget(self.state)
         self.addWidget(self.project, 1)
+        self.addPermanentWidget(self.answers)
         self.addPermanentWidget(self.bar)
         self.addPermanentWidget(self.device)
         self.device_warning: str | None = None
@@ -59,6 +102,8 @@ class TrainingStatusBar(QStatusBar):
         self.bar.setRange(0, max(progress.total_steps, 1))
         self.bar.setValue(progress.step)
         self.bar.setFormat(describe_progress(progress))
+        self.bar.setToolTip(self.bar.format())
+        self.answers.setText(describe_answers(progress))
 
     def set_finished(self, text: str) -> None:
         self.bar.setRange(0, 1)

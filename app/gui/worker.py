@@ -127,6 +127,8 @@ class TrainingWorker(QObject):
         self._run_gate.clear()
 
     def resume(self) -> None:
+        if self.trainer is not None:
+            self.trainer.pace.touch()  # a pause is not the expert walking away
         self._run_gate.set()
 
     def cancel(self) -> None:

@@ -6,6 +6,7 @@
 """
 
 from app.engine.oracle.perceptual import PerceptualOracle
+from app.engine.oracle.shipped import use_shipped_levels
 from app.engine.oracle.simulated import SimulatedOracle
 
 
@@ -21,5 +22,8 @@ RECIPES = {"perceptual": _perceptual, "noise-reference": _noise_reference}
 
 
 def make_simulated_oracle(dataset, settings, device, progress=None):
-    """The simulated expert that `settings.oracle_recipe` names (validated by Settings)."""
-    return RECIPES[settings.oracle_recipe](dataset, settings, device, progress)
+    """The simulated expert that `settings.oracle_recipe` names (validated by Settings), with
+    its conform levels already in hand when resources/ ships them for this exact oracle."""
+    oracle = RECIPES[settings.oracle_recipe](dataset, settings, device, progress)
+    use_shipped_levels(oracle)
+    return oracle
