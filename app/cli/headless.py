@@ -18,10 +18,22 @@ from app.engine.settings import METHODS, Settings, defaults_for
 from app.engine.project import Project
 
 from app.cli.options import setting_overrides
+from app.cli.sweep import resolve_jobs, run_parallel
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    if _sink is not None:
+        _sink(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+_sink = None  # a parallel sweep's worker sends its messages to the parent instead (app/cli/sweep.py)
+
+
+def say_to(sink) -> None:
+    global _sink
+    _sink = sink
 
 
 class BarCallbacks(Callbacks):
@@ -92,9 +104,10 @@ def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     return oracle
 
 
-def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool) -> tuple:
+def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool, make_bar=None) -> tuple:
     """One method × seed as a project: a finished project reports its stored result, an
-    interrupted one resumes from its last checkpoint with every recorded answer."""
+    interrupted one resumes from its last checkpoint with every recorded answer.
+    make_bar(label, total batches) → Callbacks with close(): the progress display (default: a tqdm bar)."""
     project = Project.open_or_create(project_path, settings)
     try:
         if project.settings_differences:
@@ -106,7 +119,8 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
         if finished is not None:
             say(f"{label}: already finished in {project_path}, reusing its result")
             return finished, project.latest_checkpoint()
-        bar = BarCallbacks(label, settings.epochs * -(-len(dataset.train_x) // settings.batch_size), quiet)
+        total = settings.epochs * -(-len(dataset.train_x) // settings.batch_size)
+        bar = make_bar(label, total) if make_bar else BarCallbacks(label, total, quiet)
         try:
             trainer = project.make_trainer(dataset, oracle=oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
             if trainer.epoch:
@@ -147,34 +161,54 @@ def run_headless(args) -> int:
     needs_oracle = any(m.startswith("aqpl-") for m in methods)
     oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle else None
 
+    runs = [(method, seed) for method in methods for seed in seeds]
+    jobs, threads = resolve_jobs(args.jobs, len(runs))
+    if jobs > 1 and not args.project:
+        say(f"{len(runs)} runs in {jobs} worker processes, {threads} thread(s) each")
+        finished = run_parallel(args, base, runs, jobs, threads)
+    else:
+        finished = {}
+        for method, seed in runs:
+            finished[method, seed] = run_job(args, base, dataset, oracle, suite, method, seed)
+            say(summary_line(method, seed, finished[method, seed]))
     results: dict[str, list] = {}
-    for method in methods:
-        for seed in seeds:
-            settings = replace(base, method=method, seed=seed)
-            run_oracle = oracle
-            if oracle is not None and settings.annotator_noise > 0:
-                run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
-            name = f"{method}-seed{seed}"
-            project_path = Path(args.project) if args.project else out / "runs" / name
-            result, _ = run_one(settings, dataset, run_oracle, suite, project_path, f"{METHOD_TITLES[method]} seed {seed}", args.quiet)
-            results.setdefault(method, []).append(result)
-            for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
-                source = project_path / "export" / f"{kind}{suffix}"
-                if source.exists():
-                    target = out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source, target)
-            say(
-                f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
-                f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
-                f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
-            )
+    for method, seed in runs:  # the serial order, whatever order the workers finished in
+        results.setdefault(method, []).append(finished[method, seed])
 
     summary = write_reports(results, out, {**base.to_dict(), "methods": methods, "seeds": seeds, "oracle": args.oracle}, dataset.name)
     print()
     print(text_table(summary))
     print(f"\nwrote {out / 'results.json'}, {out / 'results.md'}, {out / 'curves.png'}, levels/ and models/")
     return 0
+
+
+def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int, make_bar=None):
+    """One method × seed of the sweep: its project under --out/runs, its level table and model
+    copied to --out/levels and --out/models. Serial runs and sweep workers both call this."""
+    out = Path(args.out)
+    settings = replace(base, method=method, seed=seed)
+    run_oracle = oracle
+    if oracle is not None and settings.annotator_noise > 0:
+        run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
+    name = f"{method}-seed{seed}"
+    project_path = Path(args.project) if args.project else out / "runs" / name
+    result, _ = run_one(settings, dataset, run_oracle, suite, project_path, f"{METHOD_TITLES[method]} seed {seed}",
+                        args.quiet, make_bar)
+    for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
+        source = project_path / "export" / f"{kind}{suffix}"
+        if source.exists():
+            target = out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    return result
+
+
+def summary_line(method: str, seed: int, result) -> str:
+    return (
+        f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
+        f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
+        f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
+    )
 
 
 def _fmt(value) -> str:

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
     run.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--jobs", default="1", help="runs (method × seed) at a time, each in its own process: N, or "
+                     "`auto` = cores ÷ threads per run ($OMP_NUM_THREADS, else 1) (default: 1)")
 
     data = p.add_argument_group("data and model")
     data.add_argument("--dataset", choices=DATASETS, default="embedded")
