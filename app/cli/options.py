@@ -22,6 +22,14 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
 
 
+def _jobs(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    if text.strip().isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"--jobs {text!r} is not a number of processes: give N ≥ 1, or auto")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # argparse's own messages are already one line; keep the exit code 2, drop the usage dump
@@ -44,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
     run.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
-    run.add_argument("--jobs", default="1", help="runs (method × seed) at a time, each in its own process: N, or "
+    run.add_argument("--jobs", type=_jobs, default=1, help="runs (method × seed) at a time, each in its own process: N, or "
                      "`auto` = cores ÷ threads per run ($OMP_NUM_THREADS, else 1) (default: 1)")
 
     data = p.add_argument_group("data and model")

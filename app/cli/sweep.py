@@ -15,7 +15,6 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
-from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
 
 POLL_S = 0.2
@@ -28,21 +27,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def resolve_jobs(text, runs: int) -> tuple[int, int]:
-    """(worker processes, torch threads per worker) for `--jobs` `text` and `runs` runs."""
-    text = str(text).strip().lower()
+def resolve_jobs(jobs, runs: int) -> tuple[int, int]:
+    """(worker processes, torch threads per worker) for `--jobs` (N or "auto") and `runs` runs."""
     env_threads = os.environ.get("OMP_NUM_THREADS", "").strip()
     per_run = int(env_threads) if env_threads.isdigit() and int(env_threads) > 0 else None
-    if text == "auto":
+    if jobs == "auto":
         jobs = max(1, cores() // (per_run or 1))
-    else:
-        try:
-            jobs = int(text)
-        except ValueError:
-            jobs = 0
-        if jobs < 1:
-            raise SettingsError(f"--jobs {text!r} is not a number of processes: give N ≥ 1, or auto")
-    jobs = max(1, min(jobs, runs))
+    jobs = max(1, min(int(jobs), runs))
     return jobs, per_run or max(1, cores() // jobs)
 
 
