@@ -4,6 +4,7 @@ results.json / results.md / curves.png, per-example levels and each model as a .
 import shutil
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -17,6 +18,7 @@ from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.settings import METHODS, Settings, defaults_for
 from app.engine.project import Project
 
+from app.cli import ddp
 from app.cli.options import setting_overrides
 from app.cli.sweep import resolve_jobs, run_parallel
 
@@ -110,14 +112,8 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
     make_bar(label, total batches) → Callbacks with close(): the progress display (default: a tqdm bar)."""
     project = Project.open_or_create(project_path, settings)
     try:
-        if project.settings_differences:
-            changed = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in project.settings_differences.items())
-            raise SettingsError(
-                f"{project_path} holds a run with other settings ({changed}): use a new --out / --project, or delete that folder"
-            )
-        finished = project.load_result()
+        finished = run_one_checks(project, project_path, label)
         if finished is not None:
-            say(f"{label}: already finished in {project_path}, reusing its result")
             return finished, project.latest_checkpoint()
         total = settings.epochs * -(-len(dataset.train_x) // settings.batch_size)
         bar = make_bar(label, total) if make_bar else BarCallbacks(label, total, quiet)
@@ -133,6 +129,19 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
         return result, trainer
     finally:
         project.close()
+
+
+def run_one_checks(project, project_path: Path, label: str):
+    """The stored result of a finished project (None: train it); an error if its settings differ."""
+    if project.settings_differences:
+        changed = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in project.settings_differences.items())
+        raise SettingsError(
+            f"{project_path} holds a run with other settings ({changed}): use a new --out / --project, or delete that folder"
+        )
+    finished = project.load_result()
+    if finished is not None:
+        say(f"{label}: already finished in {project_path}, reusing its result")
+    return finished
 
 
 def run_headless(args) -> int:
@@ -153,17 +162,31 @@ def run_headless(args) -> int:
     device, warning = pick_device(base.device)
     if warning:
         say(f"warning: {warning}")
+    group = ddp.join(device, args)  # torchrun: this process is one rank of each run (app/cli/ddp.py)
+    if group is not None:
+        say(f"one run on {group.world} processes ({'nccl' if device.type == 'cuda' else 'gloo'})")
     say(f"{dataset!r} on {describe(device)}; methods {', '.join(methods)}; seeds {seeds}")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if group is None or group.is_main:
+        out.mkdir(parents=True, exist_ok=True)
 
-    suite = None if args.no_suite else load_suite_for(dataset, args.quiet)
+    load = lambda: None if args.no_suite else load_suite_for(dataset, args.quiet)
+    suite = group.main_first(load) if group is not None else load()  # rank 0 fills the cache, the others read it
     needs_oracle = any(m.startswith("aqpl-") for m in methods)
-    oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle else None
+    main_rank = group is None or group.is_main  # only rank 0 talks to the oracle
+    oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle and main_rank else None
 
     runs = [(method, seed) for method in methods for seed in seeds]
     jobs, threads = resolve_jobs(args.jobs, len(runs))
-    if jobs > 1 and not args.project:
+    if group is not None:
+        finished = {}
+        for method, seed in runs:
+            finished[method, seed] = run_job(args, base, dataset, oracle, suite, method, seed,
+                                             runner=partial(ddp.run_one_distributed, group), copy_exports=group.is_main)
+            say(summary_line(method, seed, finished[method, seed]))
+        if not group.is_main:
+            return 0  # rank 0 writes the reports
+    elif jobs > 1 and not args.project:
         say(f"{len(runs)} runs in {jobs} worker processes, {threads} thread(s) each")
         finished = run_parallel(args, base, runs, jobs, threads)
     else:
@@ -182,7 +205,8 @@ def run_headless(args) -> int:
     return 0
 
 
-def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int, make_bar=None):
+def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int, make_bar=None, runner=None,
+            copy_exports: bool = True):
     """One method × seed of the sweep: its project under --out/runs, its level table and model
     copied to --out/levels and --out/models. Serial runs and sweep workers both call this."""
     out = Path(args.out)
@@ -192,8 +216,10 @@ def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int
         run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
     name = f"{method}-seed{seed}"
     project_path = Path(args.project) if args.project else out / "runs" / name
-    result, _ = run_one(settings, dataset, run_oracle, suite, project_path, f"{METHOD_TITLES[method]} seed {seed}",
-                        args.quiet, make_bar)
+    result, trainer = (runner or run_one)(settings, dataset, run_oracle, suite, project_path,
+                                          f"{METHOD_TITLES[method]} seed {seed}", args.quiet, make_bar)
+    if not copy_exports:
+        return result  # a distributed run's other ranks: rank 0 copies the exports
     for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
         source = project_path / "export" / f"{kind}{suffix}"
         if source.exists():

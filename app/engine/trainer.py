@@ -94,6 +94,11 @@ class Trainer:
         self.train_y = dataset.train_y.to(self.device)
         self.image_shape = tuple(dataset.train_x.shape[1:])
 
+        # Distributed training (app/engine/distributed.py) sets these two: the rank's group,
+        # and the DDP wrapper that the training forward goes through.
+        self.group = None
+        self.train_forward = self.model
+
         self.epoch = 0  # epochs completed
         self.step = 0
         self.round = 0  # query rounds started
@@ -152,10 +157,14 @@ class Trainer:
             epoch = self.epoch
             generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
             order = torch.randperm(len(self.train_x), generator=generator)
+            if self.group is not None:
+                generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
             loss_sum, loss_count = torch.zeros((), device=self.device), 0
             for batch in range(self.batches):
                 self._drain_inbox()
                 ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
+                if self.group is not None:
+                    ids = self.group.shard(ids)  # this rank's part of the global batch
                 loss = self._train_batch(ids.to(self.device), epoch, generator)
                 loss_sum += loss.detach()
                 loss_count += 1
@@ -166,6 +175,8 @@ class Trainer:
                 yield "batch"
                 if self._stop:
                     break
+            if self.group is not None:
+                self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
             self.last_loss = float(loss_sum) / max(loss_count, 1)
             if self._stop:
                 break
@@ -189,7 +200,7 @@ class Trainer:
         noise = torch.randn(x.shape, generator=generator).to(self.device, non_blocking=True)
         levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
         x_train = perturb(x, levels, noise)
-        logits = self.model(x_train)
+        logits = self.train_forward(x_train)
         loss = self.policy.loss(logits, y, levels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
