@@ -7,19 +7,13 @@ import pytest
 import torch
 
 from app.cli.main import main
-from tests.conftest import slice_dataset
-from tests.test_datasets import write_idx
+from tests.conftest import slice_dataset, write_mnist_layout
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory, embedded):
-    """200 / 100 real Fashion-MNIST images in the MNIST file layout, so that worker processes
-    load the same data by name (--dataset mnist --data-dir)."""
-    folder = tmp_path_factory.mktemp("tiny-mnist")
-    for prefix, x, y, n in (("train", embedded.train_x, embedded.train_y, 200), ("t10k", embedded.test_x, embedded.test_y, 100)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", x[:n, 0].numpy(), False)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", y[:n].numpy(), False)
-    return str(folder)
+    """200 / 100 real Fashion-MNIST images that worker processes load by name."""
+    return write_mnist_layout(tmp_path_factory.mktemp("tiny-mnist"), embedded, 200, 100)
 
 
 def sweep(tiny_dir, out, jobs):
