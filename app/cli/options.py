@@ -4,7 +4,7 @@ import argparse
 
 from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
-from app.engine.settings import DEVICES, METHODS, MODES, STRATEGIES
+from app.engine.settings import DEVICES, METHODS, MODES, PRECISIONS, STRATEGIES
 from models import MODELS
 
 
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--image-size", type=int, help="imagefolder: resize all images to N×N")
     data.add_argument("--model", choices=MODELS)
     data.add_argument("--device", choices=DEVICES)
+    data.add_argument("--precision", choices=PRECISIONS, help="training steps: auto (bf16 autocast on CUDA, fp32 on the CPU), bf16, fp32")
 
     method = p.add_argument_group("method")
     method.add_argument("--method", choices=METHODS + ("all",), help="level policy, or `all` for the five (default: all)")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
-    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs",
+    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs", "precision",
 )
 
 

@@ -10,6 +10,7 @@ METHODS = ("standard", "gnt", "cat", "aqpl-gnt", "aqpl-cat")
 STRATEGIES = ("conformity", "random", "max-entropy", "margin")
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "bf16", "fp32")  # app/engine/accel.py
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Settings:
     pool_subset: int = 0
     reference_model: str = "small-cnn-wide"
     reference_epochs: int = 15
+    precision: str = "auto"  # training steps: bf16 autocast on CUDA (auto), or bf16 / fp32 everywhere
 
     # -- derived values -------------------------------------------------------------
     @property
@@ -100,6 +102,7 @@ class Settings:
         _choice("strategy", self.strategy, STRATEGIES)
         _choice("mode", self.mode, MODES)
         _choice("device", self.device, DEVICES)
+        _choice("precision", self.precision, PRECISIONS)
         for name in ("epochs", "batch_size", "round_every"):
             if int(getattr(self, name)) < 1:
                 raise SettingsError(f"{name.replace('_', '-')} is {getattr(self, name)}: it must be at least 1")

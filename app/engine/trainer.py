@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
 from app.engine.evaluate import accuracy, robustness_curve, suite_scores
@@ -76,6 +77,8 @@ class Trainer:
 
         torch.manual_seed(settings.seed)  # model initialisation
         self.model = build(settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size).to(self.device)
+        self.model = accel.prepare_model(self.model, self.device)  # GPU layout (app/engine/accel.py)
+        self.autocast_dtype = accel.autocast_dtype(self.device, settings.precision)
         self.batches = math.ceil(len(dataset.train_x) / settings.batch_size)
         self.total_steps = settings.epochs * self.batches
         self.optimizer = torch.optim.SGD(
@@ -198,10 +201,11 @@ class Trainer:
         # from an epoch checkpoint sees the same noise. (Per-example hashed noise would cost ~15%
         # of a small CNN's step on the CPU; it is kept for what must not depend on batching.)
         noise = torch.randn(x.shape, generator=generator).to(self.device, non_blocking=True)
-        levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
-        x_train = perturb(x, levels, noise)
-        logits = self.train_forward(x_train)
-        loss = self.policy.loss(logits, y, levels)
+        with accel.autocast(self.device, self.autocast_dtype):  # bf16 on CUDA by default; off on the CPU
+            levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
+            x_train = perturb(x, levels, noise)
+            logits = self.train_forward(x_train)
+            loss = self.policy.loss(logits, y, levels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
