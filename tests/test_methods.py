@@ -73,13 +73,17 @@ def test_aqpl_cat_never_exceeds_the_experts_level():
 def test_gnt_keeps_a_clean_share_and_uses_the_experts_level_under_aqpl():
     policy = make_policy(Settings(method="aqpl-gnt", gnt_sigma=0.5, gnt_p_clean=0.5).validate())
     table = policy.new_table(2000)
-    table.set_expert(0, 0.2, step=0, cap=policy.expert_cap(0.2))
+    for example in range(0, 2000, 10):  # every tenth example answered at 0.2
+        table.set_expert(example, 0.2, step=0, cap=policy.expert_cap(0.2))
+    answered = torch.arange(2000) % 10 == 0
     x = torch.zeros(2000, 1, 1, 1)
     levels = policy.batch_levels(None, x, None, torch.arange(2000), None, table, torch.Generator().manual_seed(0))
     clean_share = float((levels == 0).float().mean())
     assert 0.45 < clean_share < 0.55
-    assert set(levels[1:].unique().tolist()) == {0.0, 0.5}
-    assert float(levels[0]) in (0.0, 0.2)
+    rounded = [round(v, 6) for v in levels.tolist()]
+    assert {v for v, a in zip(rounded, answered) if not a} == {0.0, 0.5}
+    assert {v for v, a in zip(rounded, answered) if a} == {0.0, 0.2}  # the answer replaces σ, same clean share
+    assert 0.35 < float((levels[answered] > 0).float().mean()) < 0.65
 
 
 def test_standard_trains_clean():

@@ -13,7 +13,7 @@ from app.engine.data import load_dataset
 from app.engine.device import describe, pick_device
 from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
-from app.engine.oracle import NoisyOracle, ReplayOracle, SimulatedOracle
+from app.engine.oracle import NoisyOracle, ReplayOracle, make_simulated_oracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.settings import METHODS, Settings, defaults_for
 from app.engine.project import Project
@@ -101,7 +101,7 @@ def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
             raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
         missing_note = lambda ids: say(f"warning: the recording has no answer for {len(ids)} queried example(s): they are skipped")
         return ReplayOracle(args.answers, on_missing=missing_note)
-    oracle = SimulatedOracle(dataset, settings.grid, settings.reference_model, settings.reference_epochs, device, StepBar(quiet))
+    oracle = make_simulated_oracle(dataset, settings, device, StepBar(quiet))
     oracle.levels()  # train / load the reference once, before the runs
     return oracle
 

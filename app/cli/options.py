@@ -4,7 +4,7 @@ import argparse
 
 from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
-from app.engine.settings import DEVICES, METHODS, MODES, PRECISIONS, STRATEGIES
+from app.engine.settings import DEVICES, METHODS, MODES, ORACLE_RECIPES, PRECISIONS, PROPAGATIONS, STRATEGIES
 from models import MODELS
 
 
@@ -82,7 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--cat-smoothing", type=float)
     method.add_argument("--annotator-noise", type=float, help="probability an oracle answer is off by one grid step")
     method.add_argument("--eval-every", type=int)
-    method.add_argument("--reference-epochs", type=int, help="simulated oracle: epochs of the reference model")
+    method.add_argument("--propagate", choices=PROPAGATIONS,
+                        help="after each round predict levels of unanswered examples: per class or from the learner's nearest neighbours (default none: the paper)")
+    method.add_argument("--oracle-recipe", choices=ORACLE_RECIPES,
+                        help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
+    method.add_argument("--oracle-tau", type=float, help="perceptual expert: similarity threshold τ (default fitted: 0.9227)")
+    method.add_argument("--oracle-blur", type=float, help="perceptual expert: blur of the eye in pixels (default 1)")
+    method.add_argument("--reference-epochs", type=int, help="noise-reference expert: epochs of the reference model")
     method.add_argument("--no-suite", action="store_true", help="skip the corruption suite (All is reported as missing)")
     return p
 
@@ -90,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
-    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs", "precision",
+    "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "reference_epochs",
+    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "precision",
 )
 
 

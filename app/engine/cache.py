@@ -31,6 +31,17 @@ def fingerprint(*items) -> str:
     return digest.hexdigest()[:16]
 
 
+def load_entry(path: Path, key: str):
+    """`torch.load(path)[key]`, or None when the entry is absent; a broken file is removed (it is rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path)[key]
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
+
+
 def atomic_save(obj, path: Path) -> None:
     """torch.save to a temporary file, then rename: a crash never leaves half a file."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")

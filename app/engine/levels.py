@@ -11,6 +11,7 @@ class Source(IntEnum):
     INITIAL = 0  # set by the method at the start (0 for CAT, σ for GNT)
     ADAPTED = 1  # raised by CAT's rule during training
     EXPERT = 2  # the expert's (or an oracle's) answer
+    PROPAGATED = 3  # predicted from the answers of similar examples (app/engine/propagate.py)
 
 
 @dataclass
@@ -45,8 +46,19 @@ class LevelTable:
         changed = new_levels != self.level[ids]
         self.level[ids] = new_levels
         ids_changed = ids[changed]
-        not_expert = self.source[ids_changed] != Source.EXPERT
-        self.source[ids_changed[not_expert]] = Source.ADAPTED
+        # expert and propagated entries keep their source: their ceiling came from it
+        initial = self.source[ids_changed] == Source.INITIAL
+        self.source[ids_changed[initial]] = Source.ADAPTED
+
+    def set_propagated(self, ids: torch.Tensor, levels: torch.Tensor | None = None, caps: torch.Tensor | None = None) -> None:
+        """Propagated predictions for examples the expert has not answered: a new level (AQPL-GNT)
+        and/or a new ceiling (AQPL-CAT, where the level is lowered to the ceiling if above it)."""
+        if levels is not None:
+            self.level[ids] = levels
+        if caps is not None:
+            self.cap[ids] = caps
+            self.level[ids] = torch.minimum(self.level[ids], caps)
+        self.source[ids] = Source.PROPAGATED
 
     def set_expert(self, example_id: int, level: float, step: int, cap: float | None) -> ExpertChange:
         """Apply an answer: the level becomes the answer; `cap` (AQPL-CAT: the answer) bounds later adaptation."""

@@ -31,6 +31,13 @@ class LevelPolicy:
         """The new ceiling for an example the expert answered (None: keep the old one)."""
         return None
 
+    def apply_propagated(self, table: LevelTable, ids: torch.Tensor, predicted: torch.Tensor) -> None:
+        """Propagated levels for unanswered examples (only AQPL methods propagate)."""
+
+    def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
+        """w in the training target ỹ = (1 − w)·onehot(y) + w/K, per example (0: the plain label)."""
+        return torch.zeros_like(levels)
+
     def loss(self, logits: torch.Tensor, y: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, y)
 
@@ -53,6 +60,10 @@ class GNTPolicy(LevelPolicy):
 
     def expert_cap(self, level: float) -> float | None:
         return level
+
+    def apply_propagated(self, table, ids, predicted):
+        # AQPL-GNT: an unanswered example trains at its predicted level instead of σ
+        table.set_propagated(ids, levels=predicted)
 
 
 class CATPolicy(LevelPolicy):
@@ -85,12 +96,26 @@ class CATPolicy(LevelPolicy):
         return new.to(x.device)
 
     def expert_cap(self, level: float) -> float | None:
-        # AQPL-CAT: the expert's answer replaces ε_max for this example.
+        # AQPL-CAT: the expert's answer replaces ε_max for this example, and the level jumps to
+        # it (LevelTable.set_expert). CAT's rule only raises a level and clips it to the cap, so
+        # an answered example then stays at ε* for good: never above it, and never lowered by a
+        # failed check either (the expert has said the example is still recognisable there).
         return level
+
+    def apply_propagated(self, table, ids, predicted):
+        # AQPL-CAT: the predicted level is the unanswered example's ceiling instead of ε_max;
+        # CAT keeps adapting below it
+        table.set_propagated(ids, caps=predicted)
+
+    def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
+        # c·ε never passes 0.5, for every level an example can reach: an AQPL-CAT answer above
+        # ε_max raises that example's ceiling, and c = 0.5/ε_max would otherwise let the true
+        # class's target fall below the other classes' total (c = 0.83, ε = 1.0 → 0.25).
+        return (self.settings.smoothing * levels).clamp(max=0.5)
 
     def loss(self, logits, y, levels):
         k = logits.shape[1]
-        weight = (self.settings.smoothing * levels).unsqueeze(1)
+        weight = self.smoothing_weight(levels).unsqueeze(1)
         target = (1.0 - weight) * F.one_hot(y, k).to(logits.dtype) + weight / k
         return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
 

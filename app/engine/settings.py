@@ -11,6 +11,8 @@ STRATEGIES = ("conformity", "random", "max-entropy", "margin")
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "bf16", "fp32")  # app/engine/accel.py
+ORACLE_RECIPES = ("perceptual", "noise-reference")  # app/engine/oracle/recipes.py
+PROPAGATIONS = ("none", "class", "neighbours")  # app/engine/propagate.py
 
 
 @dataclass
@@ -43,7 +45,11 @@ class Settings:
     eval_every: int = 1
     eval_subset: int = 2000
     pool_subset: int = 0
-    reference_model: str = "small-cnn-wide"
+    propagate: str = "none"  # level propagation after each round: none | class | neighbours (app/engine/propagate.py)
+    oracle_recipe: str = "perceptual"  # the simulated expert's recipe (app/engine/oracle/recipes.py)
+    oracle_tau: float = 0.9227  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
+    oracle_blur: float = 1.0  # perceptual: the eye's blur in pixels
+    reference_model: str = "small-cnn-wide"  # noise-reference recipe only
     reference_epochs: int = 15
     precision: str = "auto"  # training steps: bf16 autocast on CUDA (auto), or bf16 / fp32 everywhere
 
@@ -58,7 +64,8 @@ class Settings:
         names = set()
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
-                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs"}
+                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
+                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
@@ -103,6 +110,12 @@ class Settings:
         _choice("mode", self.mode, MODES)
         _choice("device", self.device, DEVICES)
         _choice("precision", self.precision, PRECISIONS)
+        _choice("oracle recipe", self.oracle_recipe, ORACLE_RECIPES)
+        _choice("propagate", self.propagate, PROPAGATIONS)
+        if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
+            raise SettingsError(
+                f"oracle-tau {self.oracle_tau} / oracle-blur {self.oracle_blur}: τ is a correlation in (0, 1) and the blur a width ≥ 0 pixels"
+            )
         for name in ("epochs", "batch_size", "round_every"):
             if int(getattr(self, name)) < 1:
                 raise SettingsError(f"{name.replace('_', '-')} is {getattr(self, name)}: it must be at least 1")

@@ -2,8 +2,10 @@
 `select(strategy, probs, b, generator) -> (positions, utilities)`.
 
 `probs` are the model's softmax outputs on the unqueried pool, each example perturbed at
-its current level; positions index into that pool. The headless run and the GUI call the
-same functions, and the utilities can be plotted.
+its current level: (N, K), or (D, N, K) for D noise draws; positions index into that pool.
+`target_entropy` (N,) is the normalised entropy of each example's own training target (label
+smoothing makes it > 0 under CAT). The headless run and the GUI call the same functions, and
+the utilities can be plotted.
 """
 
 import math
@@ -26,25 +28,45 @@ def margin(probs: torch.Tensor) -> torch.Tensor:
     return top2[:, 0] - top2[:, 1]
 
 
-def select(strategy: str, probs: torch.Tensor, b: int, generator: torch.Generator | None = None):
+def conformity(probs: torch.Tensor, target_entropy: torch.Tensor | None = None) -> torch.Tensor:
+    """Uncertainty beyond what the example's own training target asks for, averaged over draws:
+    mean_d H(p_d)/log K − H(ỹ(ε_i))/log K. A model that fits CAT's smoothed targets has entropy
+    0.22 at ε = 0.2 and 0.73 at ε = 1.0; raw entropy would mostly rank examples by their level."""
+    entropy = normalised_entropy(probs.flatten(0, -2)).view(probs.shape[:-1])
+    if probs.ndim == 3:
+        entropy = entropy.mean(0)
+    return entropy - target_entropy if target_entropy is not None else entropy
+
+
+def target_entropy(weight: torch.Tensor, k: int) -> torch.Tensor:
+    """Normalised entropy of ỹ = (1 − w)·onehot + w/K for each smoothing weight w."""
+    top = 1.0 - weight + weight / k
+    rest = weight / k
+    entropy = -(top * top.clamp_min(1e-12).log() + (k - 1) * rest * rest.clamp_min(1e-12).log())
+    return entropy / math.log(k)
+
+
+def select(strategy: str, probs: torch.Tensor, b: int, generator: torch.Generator | None = None,
+           target_entropy: torch.Tensor | None = None):
     """Pick `b` pool positions. Returns (positions LongTensor, utilities FloatTensor for the whole pool)."""
-    n = len(probs)
+    n = probs.shape[-2] if probs.ndim >= 2 else len(probs)
     b = min(b, n)
     if b <= 0:
         return torch.empty(0, dtype=torch.long), torch.empty(n)
     if strategy == "conformity":
-        # Two-sided (METHOD.md): high entropy suggests an excessive level, very low entropy a
-        # deficient one; half the batch from each end.
-        h = normalised_entropy(probs)
-        order = torch.argsort(h, descending=True, stable=True)
+        # Two-sided (METHOD.md): more uncertainty than the target's suggests an excessive level,
+        # the least a deficient one; half the batch from each end.
+        u = conformity(probs, target_entropy)
+        order = torch.argsort(u, descending=True, stable=True)
         high = b - b // 2
         picked = torch.cat((order[:high], order[n - b // 2 :] if b // 2 else order[:0]))
-        return picked, h
+        return picked, u
+    mean_probs = probs.mean(0) if probs.ndim == 3 else probs
     if strategy == "max-entropy":
-        h = normalised_entropy(probs)
+        h = normalised_entropy(mean_probs)
         return torch.argsort(h, descending=True, stable=True)[:b], h
     if strategy == "margin":
-        m = margin(probs)
+        m = margin(mean_probs)
         return torch.argsort(m, stable=True)[:b], 1.0 - m
     if strategy == "random":
         return torch.randperm(n, generator=generator)[:b], torch.zeros(n)

@@ -19,15 +19,20 @@ from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
 from app.engine.evaluate import accuracy, robustness_curve, suite_scores
 from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query, RunStore
+from app.engine.levels import Source
 from app.engine.methods import make_policy
 from app.engine.oracle.base import Oracle, nearest_grid_level
 from app.engine.perturb import perturb
 from app.engine.query import QueryBook
 from app.engine.settings import Settings
-from app.engine.strategies import select
+from app.engine.propagate import PenultimateFeatures, predict
+from app.engine.strategies import select, target_entropy
 from models import build
 
 SCORE_BATCH = 1000
+# Noise draws per example when scoring the pool: one draw's luck decides too much of an
+# example's entropy near its level; two halve that variance for twice one inference pass.
+SCORE_DRAWS = 2
 PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot show more
 REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
 
@@ -108,6 +113,8 @@ class Trainer:
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
         self.inbox: queue.Queue = queue.Queue()
+        self.propagated = 0  # examples the last propagation set
+        self._pool_features = None  # (pool ids, clean features) from the last scoring pass
         self._stop = False
         self._last_refill_step = -REFILL_GAP_BATCHES
         self._started = time.perf_counter()
@@ -225,6 +232,7 @@ class Trainer:
             self._drain_inbox(timeout=0.05)
             self._report("waiting", self.batches, None, 0)
             yield "waiting"
+        self.propagate()
 
     def _refill_due(self) -> bool:
         """Continuous mode with an expert: keep the queue from running dry, but only after
@@ -245,6 +253,8 @@ class Trainer:
         self.round += 1
         self._last_refill_step = self.step
         self._report("query", self.batches, None, 0)
+        if self.oracle is None and self.settings.mode == "continuous":
+            self.propagate()  # the expert answers at their own pace: propagate what is in so far
         queries = self.select_queries(count)
         self.book.issue(queries)
         if self.oracle is not None:
@@ -254,28 +264,83 @@ class Trainer:
                 else:
                     self.submit_answer(query.example_id, nearest_grid_level(self.settings.grid, level), source=self.oracle.name)
             self._drain_inbox()
+            self.propagate()
         else:
             self.callbacks.on_queries(queries)
         return queries
 
+    # -- propagation (app/engine/propagate.py) ---------------------------------------------------
+    def propagate(self) -> int:
+        """Predict a level for every example the expert has not answered and hand it to the
+        policy; returns how many examples it set (0 when propagation is off or nothing is answered)."""
+        method = self.settings.propagate
+        if method == "none" or not self.policy.uses_queries or not self.book.answered:
+            return 0
+        answered = torch.tensor(sorted(self.book.answered))
+        answers = torch.tensor([self.book.answered[i] for i in answered.tolist()])
+        features = self._features_of_all() if method == "neighbours" else None
+        predicted = predict(method, labels=self.dataset.train_y, features=features, answered=answered, answers=answers,
+                            num_classes=self.dataset.num_classes, grid=self.settings.grid)
+        unanswered = torch.ones(len(self.train_x), dtype=torch.bool)
+        unanswered[answered] = False
+        ids = torch.nonzero(unanswered & (self.table.source != Source.EXPERT)).flatten()
+        self.policy.apply_propagated(self.table, ids, predicted[ids])
+        self.propagated = len(ids)
+        self.callbacks.on_levels_changed()
+        return len(ids)
+
+    @torch.no_grad()
+    def _features_of_all(self) -> torch.Tensor:
+        """Clean-image features of every training example: the pool's were captured in this
+        round's scoring pass; the rest (answered, pending, skipped: at most the budget, or all
+        of them under random sampling, which scores nothing) are computed now."""
+        captured_ids, captured = self._pool_features or (torch.empty(0, dtype=torch.long), None)
+        self._pool_features = None
+        missing = torch.ones(len(self.train_x), dtype=torch.bool)
+        missing[captured_ids] = False
+        missing_ids = torch.nonzero(missing).flatten()
+        self.model.eval()
+        with PenultimateFeatures(self.model) as hook:
+            for start in range(0, len(missing_ids), SCORE_BATCH):
+                self.model(to_float(self.train_x[missing_ids[start : start + SCORE_BATCH].to(self.device)]))
+        self.model.train()
+        computed = torch.cat(hook.batches) if hook.batches else None
+        width = (captured if captured is not None else computed).shape[1]
+        features = torch.empty(len(self.train_x), width)
+        if captured is not None:
+            features[captured_ids] = captured
+        if computed is not None:
+            features[missing_ids] = computed
+        return features
+
     @torch.no_grad()
     def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
-        """Softmax outputs for the pool, each example perturbed at its current level: one batched
-        inference pass. The noise comes from a generator seeded by (seed, round) and drawn in pool
-        order (the pool is sorted), so a round's scores are reproducible; the per-example hash of
-        `perturb_examples` would cost ~12% of the pass, the whole of the scoring budget."""
+        """Softmax outputs (SCORE_DRAWS, N, K) for the pool, each example perturbed at its current
+        level. The noise comes from a generator seeded by (seed, round) and drawn in pool order
+        (the pool is sorted), so a round's scores are reproducible; the per-example hash of
+        `perturb_examples` would cost ~12% of a pass."""
         self.model.eval()
         probs = []
         levels = self.table.level
         generator = torch.Generator(self.device).manual_seed(self.settings.seed * 1_000_003 + 7_727 * (self.round + 1))
+        capture = self.settings.propagate == "neighbours" and self.policy.uses_queries
+        hook = PenultimateFeatures(self.model)
         for start in range(0, len(pool), SCORE_BATCH):
             ids = pool[start : start + SCORE_BATCH]
-            x = to_float(self.train_x[ids.to(self.device)])
-            noise = torch.randn(x.shape, generator=generator, device=self.device)
-            x = perturb(x, levels[ids].to(self.device), noise)
-            probs.append(torch.softmax(self.model(x), dim=1).cpu())
+            clean = to_float(self.train_x[ids.to(self.device)])
+            batch_levels = levels[ids].to(self.device)
+            draws = []
+            for _ in range(SCORE_DRAWS):
+                noise = torch.randn(clean.shape, generator=generator, device=self.device)
+                draws.append(torch.softmax(self.model(perturb(clean.clone(), batch_levels, noise)), dim=1).cpu())
+            probs.append(torch.stack(draws))
+            if capture:  # propagation's features: the clean images, in the same batches
+                with hook:
+                    self.model(clean)
+        if capture:
+            self._pool_features = (pool.clone(), torch.cat(hook.batches) if hook.batches else None)
         self.model.train()
-        return torch.cat(probs) if probs else torch.empty(0, self.dataset.num_classes)
+        return torch.cat(probs, dim=1) if probs else torch.empty(SCORE_DRAWS, 0, self.dataset.num_classes)
 
     def select_queries(self, count: int) -> list[Query]:
         pool = self.book.eligible(len(self.train_x))
@@ -283,7 +348,8 @@ class Trainer:
         if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
             pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
         probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)
-        positions, utilities = select(self.settings.strategy, probs, count, generator)
+        target = target_entropy(self.policy.smoothing_weight(self.table.level[pool]), self.dataset.num_classes)
+        positions, utilities = select(self.settings.strategy, probs, count, generator, target_entropy=target)
         queries = []
         for position in positions.tolist():
             example = int(pool[position])

@@ -1,20 +1,21 @@
 """Histogram of the current perturbation levels, stacked by where each level came from
-(initial, adapted by CAT, set by the expert). Fed by level-table snapshots from the worker."""
+(initial, adapted by CAT, set by the expert, propagated from answers). Fed by level-table snapshots from the worker."""
 
 import pyqtgraph as pg
 import torch
 
+from app.engine.levels import Source
 from app.gui import theme
 from app.gui.plot_style import make_plot
 
 
 def level_counts(level: torch.Tensor, source: torch.Tensor, grid: list[float]) -> torch.Tensor:
-    """(3, len(grid)) counts: each level goes to its nearest grid level (CAT's steps may fall
-    between grid levels), one row per source."""
+    """(sources, len(grid)) counts: each level goes to its nearest grid level (CAT's steps may
+    fall between grid levels), one row per source."""
     grid_t = torch.tensor(grid, dtype=level.dtype)
     bins = torch.bucketize(level, (grid_t[1:] + grid_t[:-1]) / 2) if len(grid) > 1 else torch.zeros_like(level, dtype=torch.long)
-    counts = torch.zeros(3, len(grid), dtype=torch.long)
-    counts.index_put_((source.long().clamp(0, 2), bins), torch.ones_like(bins), accumulate=True)
+    counts = torch.zeros(len(Source), len(grid), dtype=torch.long)
+    counts.index_put_((source.long().clamp(0, len(Source) - 1), bins), torch.ones_like(bins), accumulate=True)
     return counts
 
 

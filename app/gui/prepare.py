@@ -142,12 +142,12 @@ def prepare_session(request: SessionRequest, callbacks: Callbacks, report=None, 
 def _watch_oracle(dataset: Dataset, settings: Settings, step):
     """The simulated oracle of watch mode, its conform levels ready (trained once, then cached)."""
     from app.engine.device import pick_device
-    from app.engine.oracle import NoisyOracle, SimulatedOracle
+    from app.engine.oracle import NoisyOracle, make_simulated_oracle
 
     device, _ = pick_device(settings.device)
-    oracle = SimulatedOracle(dataset, settings.grid, settings.reference_model, settings.reference_epochs, device, step)
+    oracle = make_simulated_oracle(dataset, settings, device, step)
     started = time.perf_counter()
-    step(0, 1, "simulated oracle: conform levels (the first time trains a reference model)")
+    step(0, 1, "simulated oracle: conform levels (computed once, then cached)")
     oracle.levels()
     step(1, 1, f"simulated oracle ready ({time.perf_counter() - started:.0f} s)")
     if settings.annotator_noise > 0:

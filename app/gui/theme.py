@@ -11,8 +11,8 @@ BAD = "#b91c1c"
 WARN = "#b45309"
 
 # Level sources (LevelTable.source: 0 initial, 1 adapted, 2 expert)
-SOURCE_COLOURS = ("#9ca3af", "#60a5fa", "#f97316")
-SOURCE_NAMES = ("initial", "adapted", "expert")
+SOURCE_COLOURS = ("#9ca3af", "#60a5fa", "#f97316", "#a78bfa")  # by Source: initial, adapted, expert, propagated
+SOURCE_NAMES = ("initial", "adapted", "expert", "propagated")
 
 # Accuracy against answers: Clean, Gaussian, All
 METRIC_COLOURS = {"clean": "#2563eb", "gaussian": "#f97316", "all": "#16a34a"}

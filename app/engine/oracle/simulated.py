@@ -1,4 +1,5 @@
-"""The simulated oracle (METHOD.md, our choice).
+"""The first simulated oracle, recipe `noise-reference` (kept to reproduce old results; the
+default is the calibrated `perceptual` recipe, app/engine/oracle/perceptual.py).
 
 A reference classifier R, stronger and longer trained than the learner, is trained once per
 dataset on the whole training set with a random level from the grid per example and batch,
@@ -13,7 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from app.engine.cache import atomic_save, building, cache_dir, fingerprint
+from app.engine.cache import atomic_save, building, cache_dir, fingerprint, load_entry
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle, nearest_grid_level
@@ -112,7 +113,7 @@ def conform_levels(model, dataset: Dataset, grid: list[float], device, progress=
     return result
 
 
-def _read_levels(path) -> torch.Tensor | None:
+def load_entry(path, "levels") -> torch.Tensor | None:
     if not path.exists():
         return None
     try:
@@ -124,6 +125,7 @@ def _read_levels(path) -> torch.Tensor | None:
 
 class SimulatedOracle(Oracle):
     name = "simulated"
+    recipe = "noise-reference"
 
     def __init__(self, dataset: Dataset, grid: list[float], model_name: str, epochs: int, device, progress=None):
         self.dataset = dataset
@@ -148,10 +150,10 @@ class SimulatedOracle(Oracle):
         key = self.cache_key()
         folder = cache_dir("oracle")
         levels_path = folder / f"conform-{key}.pt"
-        self._levels = _read_levels(levels_path)
+        self._levels = load_entry(levels_path, "levels")
         if self._levels is None:
             with building(folder, f"oracle-{key}"):
-                self._levels = _read_levels(levels_path)  # built by another process while we waited?
+                self._levels = load_entry(levels_path, "levels")  # built by another process while we waited?
                 if self._levels is None:
                     self._levels = self._build(folder / f"reference-{key}.pt", levels_path)
         return self._levels

@@ -1,0 +1,112 @@
+"""Level propagation: answers move the levels of the examples that look like the answered ones."""
+
+import copy
+
+import pytest
+import torch
+
+from app.engine.events import RunStore
+from app.engine.levels import Source
+from app.engine.oracle import ReplayOracle
+from app.engine.propagate import by_class, by_neighbours
+from app.engine.settings import Settings
+from app.engine.trainer import Trainer
+from conftest import slice_dataset
+
+GRID = [round(0.1 * i, 1) for i in range(11)]
+
+
+def test_class_median_and_a_fallback_for_classes_nobody_answered():
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2])
+    answered = torch.tensor([0, 1, 3])
+    answers = torch.tensor([0.2, 0.4, 0.6])
+    predicted = by_class(labels, answered, answers, num_classes=3)
+    assert torch.allclose(predicted, torch.tensor([0.2, 0.2, 0.2, 0.6, 0.6, 0.4, 0.4]))  # class 2: median of all
+
+
+def test_neighbours_follow_the_answers_of_similar_examples():
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]])
+    cluster = torch.arange(300) % 3
+    features = centres[cluster] + 0.5 * torch.randn(300, 3, generator=generator)
+    answered = torch.arange(0, 60)  # 20 answers per cluster
+    level_of_cluster = torch.tensor([0.1, 0.4, 0.6])
+    predicted = by_neighbours(features, answered, level_of_cluster[cluster[answered]], GRID)
+    assert float((predicted - level_of_cluster[cluster]).abs().max()) < 1e-6
+
+
+def class_levels(dataset):
+    """A recorded answer per training example: one level per class, as a levels file."""
+    per_class = torch.tensor([0.6, 0.2, 0.5, 0.3, 0.4, 0.3, 0.1, 0.3, 0.4, 0.5])
+    return per_class[dataset.train_y]
+
+
+@pytest.fixture(scope="module")
+def few(small):
+    return slice_dataset(small, 300, 50)
+
+
+def run(small, tmp_path, **kw):
+    torch.save({"levels": class_levels(small)}, tmp_path / "levels.pt")
+    base = dict(epochs=3, warmup_epochs=1, budget="40", batch_size=100, eval_every=0, seed=0, grid=GRID)
+    base.update(kw)
+    trainer = Trainer(Settings(**base), small, oracle=ReplayOracle(tmp_path / "levels.pt"))
+    trainer.run()
+    return trainer
+
+
+def test_aqpl_gnt_trains_unanswered_examples_at_their_classs_answers(few, tmp_path):
+    small = few
+    trainer = run(small, tmp_path, method="aqpl-gnt", propagate="class")
+    table, truth = trainer.table, class_levels(small)
+    expert = table.source == Source.EXPERT
+    assert int(expert.sum()) == 40 and bool((table.source[~expert] == Source.PROPAGATED).all())
+    answered_classes = set(small.train_y[expert].tolist())
+    in_answered_class = torch.tensor([int(y) in answered_classes for y in small.train_y])
+    assert len(answered_classes) >= 5
+    # in every class somebody answered, the median answer is that class's level; the others get the median of all
+    assert torch.allclose(table.level[in_answered_class], truth[in_answered_class])
+    assert torch.allclose(table.level[~in_answered_class], truth[expert].median())
+    assert trainer.result.history[-1]["level_counts"]["propagated"] == len(small.train_x) - 40
+
+
+def test_aqpl_cat_uses_the_prediction_as_ceiling_and_keeps_adapting_below_it(few, tmp_path):
+    small = few
+    trainer = run(small, tmp_path, method="aqpl-cat", propagate="neighbours", cat_eta=0.2)
+    table = trainer.table
+    unanswered = table.source != Source.EXPERT
+    assert bool((table.source[unanswered] == Source.PROPAGATED).all())
+    assert bool((table.level <= table.cap + 1e-6).all())
+    assert float(table.cap[unanswered].max()) < 1.0  # ε_max replaced by predictions (all ≤ 0.6 here)
+    assert {round(v, 6) for v in table.cap[unanswered].unique().tolist()} <= set(GRID)
+    assert float(table.level[unanswered].max()) > 0  # CAT still raises levels below the ceiling
+
+
+def test_off_by_default_reproduces_the_paper(few, tmp_path):
+    small = few
+    trainer = run(small, tmp_path, method="aqpl-gnt", gnt_sigma=0.7)
+    assert int((trainer.table.source == Source.PROPAGATED).sum()) == 0
+    assert torch.allclose(trainer.table.level[trainer.table.source != Source.EXPERT], torch.tensor(0.7))  # σ
+
+
+def test_propagated_levels_survive_a_resume_exactly(few, tmp_path):
+    small = few
+    whole = run(small, tmp_path, method="aqpl-cat", propagate="neighbours")
+    torch.save({"levels": class_levels(small)}, tmp_path / "levels.pt")
+    settings = Settings(method="aqpl-cat", propagate="neighbours", epochs=3, warmup_epochs=1, budget="40",
+                        batch_size=100, eval_every=0, seed=0, grid=GRID)
+    checkpoints = []
+
+    class Keep(RunStore):
+        def save_checkpoint(self, state):
+            checkpoints.append(copy.deepcopy(state))
+
+    Trainer(settings, small, oracle=ReplayOracle(tmp_path / "levels.pt"), store=Keep()).run()
+    state = checkpoints[1]  # after epoch 2: one round answered and propagated
+    assert state["epoch"] == 2
+    assert int((state["table"]["source"] == Source.PROPAGATED).sum()) > 0
+    resumed = Trainer(settings, small, oracle=ReplayOracle(tmp_path / "levels.pt"))
+    resumed.load_state_dict(state)
+    resumed.run()
+    assert torch.equal(resumed.table.source, whole.table.source)
+    assert torch.allclose(resumed.table.cap, whole.table.cap) and torch.allclose(resumed.table.level, whole.table.level)
