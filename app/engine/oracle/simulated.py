@@ -113,16 +113,6 @@ def conform_levels(model, dataset: Dataset, grid: list[float], device, progress=
     return result
 
 
-def load_entry(path, "levels") -> torch.Tensor | None:
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path)["levels"]
-    except Exception:
-        path.unlink(missing_ok=True)  # a broken cache file is recomputed
-        return None
-
-
 class SimulatedOracle(Oracle):
     name = "simulated"
     recipe = "noise-reference"
