@@ -150,7 +150,8 @@ class Group:
 
     def score_pool(self, score_alone, pool: torch.Tensor) -> torch.Tensor:
         lo, hi = self.chunk(len(pool))
-        return torch.cat(self.gather(score_alone(pool[lo:hi])))  # rank order is pool order
+        # rank order is pool order; the pool is the second-last axis ((N, K), or (draws, N, K))
+        return torch.cat(self.gather(score_alone(pool[lo:hi])), dim=-2)
 
     def fingerprint(self, trainer) -> str:
         """Level table and weights of this rank, for the end-of-run agreement check."""
