@@ -4,6 +4,7 @@ near a one-process run of the same seed; a run checkpointed by two processes res
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -39,10 +40,17 @@ def test_two_processes_train_one_run(data, tmp_path, one_thread):
     assert main(argv(data, single)) == 0  # also fills the suite and oracle caches the ranks read
     ddp = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "-m", "app", *argv(data, ddp)], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    states = dict(re.findall(r"rank (\d)/2: (level table \w+, model \w+)", run.stderr))
+    # its own session: a hung run is killed with its ranks, never left behind
+    run = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                            "-m", "app", *argv(data, ddp)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=env, start_new_session=True)
+    try:
+        _, stderr = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert run.returncode == 0, stderr[-3000:]
+    states = dict(re.findall(r"rank (\d)/2: (level table \w+, model \w+)", stderr))
     assert set(states) == {"0", "1"} and states["0"] == states["1"]  # the same table and weights on every rank
     two, one = result(ddp), result(single)
     assert two["queries_used"] == one["queries_used"] == 20 and two["epochs_done"] == 2
