@@ -110,3 +110,32 @@ def test_propagated_levels_survive_a_resume_exactly(few, tmp_path):
     resumed.run()
     assert torch.equal(resumed.table.source, whole.table.source)
     assert torch.allclose(resumed.table.cap, whole.table.cap) and torch.allclose(resumed.table.level, whole.table.level)
+
+
+def test_a_partial_recording_is_asked_only_about_what_it_holds(few, tmp_path):
+    """The 100 hand-given answers cover 100 of 6,000 examples: a replay must spend its budget on them."""
+    held = {i: 0.3 for i in range(0, 300, 7)}  # 43 recorded answers
+    path = tmp_path / "answers.csv"
+    path.write_text("example_id,level\n" + "".join(f"{i},{v}\n" for i, v in held.items()))
+    settings = Settings(method="aqpl-gnt", epochs=2, warmup_epochs=1, budget="100%", queries_per_round=300,
+                        batch_size=100, eval_every=0, grid=GRID)
+    trainer = Trainer(settings, few, oracle=ReplayOracle(path))
+    trainer.run()
+    assert sorted(trainer.book.answered) == sorted(held) and not trainer.book.skipped
+
+
+def test_conform_accuracy_perturbs_each_test_image_at_its_own_level(few):
+    from app.engine.evaluate import accuracy, predict, robustness_curve
+
+    trainer = Trainer(Settings(method="standard", epochs=1, batch_size=100, eval_every=0, grid=GRID), few)
+    trainer.run()
+    x, y = few.test_x, few.test_y
+    curve = robustness_curve(trainer.model, x, y, trainer.device, [0.0, 0.6])
+    assert accuracy(trainer.model, x, y, trainer.device, level=torch.zeros(len(y))) == curve[0]
+    assert accuracy(trainer.model, x, y, trainer.device, level=torch.full((len(y),), 0.6)) == curve[1]
+    even = torch.arange(len(y)) % 2 == 0
+    right_clean = predict(trainer.model, x, trainer.device, 0.0) == y
+    right_noisy = predict(trainer.model, x, trainer.device, 0.6) == y
+    expected = 100.0 * float(torch.where(even, right_clean, right_noisy).float().mean())
+    assert accuracy(trainer.model, x, y, trainer.device, level=torch.where(even, 0.0, 0.6)) == pytest.approx(expected)
+    assert (right_clean != right_noisy).any()  # the levels matter for this model

@@ -13,7 +13,7 @@ from app.engine.data import load_dataset
 from app.engine.device import describe, pick_device
 from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
-from app.engine.oracle import NoisyOracle, ReplayOracle, make_simulated_oracle
+from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.settings import METHODS, Settings, defaults_for
 from app.engine.project import Project
@@ -92,6 +92,9 @@ def load_suite_for(dataset, quiet: bool):
     loaded = load_suite(dataset, progress=StepBar(quiet))
     if loaded.get("note"):
         say(f"note: {loaded['note']}")
+    # Conform: every test image at its own conform level by the calibrated simulated expert
+    settings = defaults_for(dataset.family)
+    loaded["conform_levels"] = PerceptualOracle(dataset, settings.grid, settings.oracle_tau, settings.oracle_blur).test_levels()
     return loaded
 
 

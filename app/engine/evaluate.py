@@ -1,5 +1,7 @@
-"""Evaluation: Clean, Gaussian (the suite's Gaussian row), All (the 15 corruptions) and the
-robustness curve (accuracy against σ for every level of the grid, fixed noise seeds)."""
+"""Evaluation: Clean, Gaussian (the suite's Gaussian row), All (the 15 corruptions), Conform
+(each test image perturbed at its own conform level by the calibrated simulated expert: what
+the model recognises of what a person still recognises) and the robustness curve (accuracy
+against σ for every level of the grid, fixed noise seeds)."""
 
 import torch
 
@@ -14,8 +16,9 @@ EVAL_BATCH = 1000
 
 
 @torch.no_grad()
-def predict(model, images: torch.Tensor, device, level: float = 0.0, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Predicted classes for uint8 images, optionally perturbed at one level (seeded per example)."""
+def predict(model, images: torch.Tensor, device, level: float | torch.Tensor = 0.0, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Predicted classes for uint8 images, optionally perturbed at one level or at one level per
+    image (seeded per example)."""
     was_training = model.training
     model.eval()
     out = []
@@ -23,16 +26,17 @@ def predict(model, images: torch.Tensor, device, level: float = 0.0, batch_size:
     lo, hi = group.chunk(len(images)) if group is not None else (0, len(images))
     for start in range(lo, hi, batch_size):
         x = to_float(images[start : min(start + batch_size, hi)].to(device, non_blocking=True))
-        if level > 0:
+        batch_level = level[start : start + len(x)].to(device) if torch.is_tensor(level) else level
+        if torch.is_tensor(batch_level) or batch_level > 0:
             ids = torch.arange(start, start + len(x), device=device)  # global indices: the same noise as one process
-            x = perturb_examples(x, ids, level, CURVE_SEED)
+            x = perturb_examples(x, ids, batch_level, CURVE_SEED)
         out.append(model(x).argmax(1).cpu())
     model.train(was_training)
     predicted = torch.cat(out) if out else torch.empty(0, dtype=torch.long)
     return torch.cat(group.gather(predicted)) if group is not None else predicted
 
 
-def accuracy(model, images, labels, device, level: float = 0.0) -> float:
+def accuracy(model, images, labels, device, level: float | torch.Tensor = 0.0) -> float:
     if len(labels) == 0:
         return float("nan")
     return float((predict(model, images, device, level) == labels).float().mean()) * 100.0

@@ -36,6 +36,7 @@ class Metrics:
     per_corruption: dict[str, float] = field(default_factory=dict)
     level_counts: dict[str, int] = field(default_factory=dict)
     subset: int = 0  # test images used (0: the whole test set)
+    conform: float | None = None  # final evaluation only (app/engine/evaluate.py)
 
 
 @dataclass

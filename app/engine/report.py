@@ -1,4 +1,5 @@
-"""Results across methods and seeds: the paper-shaped table (rows Clean / Gaussian / All, one
+"""Results across methods and seeds: the paper-shaped table (rows Clean / Gaussian / All /
+Conform, one
 column per method, mean ± std over seeds), results.json, results.md and the curves PNG."""
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from app.engine.trainer import RunResult
 
-ROWS = ("clean", "gaussian", "all")
+ROWS = ("clean", "gaussian", "all", "conform")
 METHOD_TITLES = {"standard": "Standard", "gnt": "GNT", "cat": "CAT", "aqpl-gnt": "AQPL-GNT", "aqpl-cat": "AQPL-CAT"}
 
 

@@ -56,6 +56,7 @@ class RunResult:
     suite: str | None = None
     suite_source: str | None = None
     history: list[dict] = field(default_factory=list)
+    conform: float | None = None
 
 
 class Trainer:
@@ -344,6 +345,11 @@ class Trainer:
 
     def select_queries(self, count: int) -> list[Query]:
         pool = self.book.eligible(len(self.train_x))
+        answerable = self.oracle.answerable() if self.oracle is not None else None
+        if answerable is not None:  # a partial recording: ask only what it can answer
+            keep = torch.zeros(len(self.train_x), dtype=torch.bool)
+            keep[answerable[answerable < len(self.train_x)]] = True
+            pool = pool[keep[pool]]
         generator = torch.Generator().manual_seed(self.settings.seed * 7_919 + self.round)
         if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
             pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
@@ -413,11 +419,14 @@ class Trainer:
         curve = robustness_curve(self.model, x, y, self.device, self.settings.grid)
         clean = curve[0] if self.settings.grid[0] == 0 else accuracy(self.model, x, y, self.device)
         scores = suite_scores(self.model, self.suite, self.device) if final and self.suite is not None else {}
+        conform_levels = (self.suite or {}).get("conform_levels") if final else None
+        conform = accuracy(self.model, x, y, self.device, level=conform_levels) if conform_levels is not None else None
         metrics = Metrics(
             epoch=self.epoch, step=self.step, answers=self.book.used, clean=clean,
             gaussian=scores.get("gaussian"), all=scores.get("all"),
             curve_levels=list(self.settings.grid), curve_accuracy=curve, loss=self.last_loss, final=final,
             per_corruption=scores.get("per_corruption", {}), level_counts=self.table.counts(), subset=subset,
+            conform=conform,
         )
         if final and self.suite is not None:
             self._suite_info = (scores["suite"], scores["suite_source"])
@@ -435,7 +444,7 @@ class Trainer:
             curve_accuracy=final.curve_accuracy, queries_used=self.book.used, budget=self.book.budget,
             epochs_done=self.epoch, stopped_early=self._stop, seconds=time.perf_counter() - self._started,
             device=describe(self.device), suite=suite, suite_source=source,
-            history=[vars(m) for m in self.history],
+            history=[vars(m) for m in self.history], conform=final.conform,
         )
 
     def _report(self, phase: str, batch: int, loss_sum, loss_count: int) -> None:

@@ -13,6 +13,11 @@ class Oracle:
     def answer(self, queries: list[Query]) -> list[float | None]:
         raise NotImplementedError
 
+    def answerable(self) -> torch.Tensor | None:
+        """The example ids this oracle can answer (None: every example). A replayed recording
+        holds answers for some examples only; the trainer offers only those to the strategy."""
+        return None
+
 
 def nearest_grid_level(grid: list[float], level: float) -> float:
     return min(grid, key=lambda g: abs(g - level))
@@ -27,6 +32,9 @@ class NoisyOracle(Oracle):
         self.name = inner.name
         self.probability = probability
         self.seed = seed + 7919
+
+    def answerable(self) -> torch.Tensor | None:
+        return self.inner.answerable()
 
     def answer(self, queries: list[Query]) -> list[float | None]:
         answers = self.inner.answer(queries)

@@ -108,27 +108,29 @@ class PerceptualOracle(Oracle):
 
     def levels(self) -> torch.Tensor:
         """Conform levels of the whole training set (computed once, then read from the cache)."""
-        if self._levels is not None:
-            return self._levels
-        key = self.cache_key()
-        path = cache_dir("oracle") / f"conform-{RECIPE}-{key}.pt"
-        self._levels = load_entry(path, "levels")
         if self._levels is None:
-            # several processes (a parallel sweep, DDP ranks) may ask at once: one computes
-            with building(path.parent, f"oracle-{RECIPE}-{key}"):
-                self._levels = load_entry(path, "levels")  # computed by another process while we waited?
-                if self._levels is None:
-                    ids = torch.arange(len(self.dataset.train_x))
-                    self._levels = perceptual_levels(self.dataset.train_x, ids, self.grid, self.tau, self.blur, self.progress)
-                    atomic_save({"levels": self._levels, "grid": self.grid, "recipe": RECIPE, "tau": self.tau,
-                                 "blur": self.blur}, path)
+            ids = torch.arange(len(self.dataset.train_x))
+            self._levels = self._cached("train", self.dataset.train_x, ids)
         return self._levels
 
     def test_levels(self) -> torch.Tensor:
-        """Conform levels of the test images (ids offset past the training set, so their noise
-        patterns differ from every training example's)."""
+        """Conform levels of the test images (for the Conform row). Their ids continue past the
+        training set, so their noise patterns differ from every training example's."""
         ids = torch.arange(len(self.dataset.test_x)) + len(self.dataset.train_x)
-        return perceptual_levels(self.dataset.test_x, ids, self.grid, self.tau, self.blur)
+        return self._cached("test", self.dataset.test_x, ids)
+
+    def _cached(self, split: str, images: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        key = self.cache_key() if split == "train" else fingerprint(self.cache_key(), images)
+        path = cache_dir("oracle") / f"conform-{RECIPE}-{'' if split == 'train' else 'test-'}{key}.pt"
+        levels = load_entry(path, "levels")
+        if levels is None:
+            # several processes (a parallel sweep, DDP ranks) may ask at once: one computes
+            with building(path.parent, path.stem):
+                levels = load_entry(path, "levels")  # computed by another process while we waited?
+                if levels is None:
+                    levels = perceptual_levels(images, ids, self.grid, self.tau, self.blur, self.progress)
+                    atomic_save({"levels": levels, "grid": self.grid, "recipe": RECIPE, "tau": self.tau, "blur": self.blur}, path)
+        return levels
 
     def answer(self, queries: list[Query]) -> list[float | None]:
         levels = self.levels()

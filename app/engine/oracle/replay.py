@@ -67,6 +67,9 @@ class ReplayOracle(Oracle):
         self.answers = load_answers(path)
         self.on_missing = on_missing  # called with the ids the recording has no answer for
 
+    def answerable(self) -> torch.Tensor:
+        return torch.tensor(sorted(self.answers), dtype=torch.long)
+
     def answer(self, queries: list[Query]) -> list[float | None]:
         missing = [q.example_id for q in queries if q.example_id not in self.answers]
         if missing and self.on_missing is not None:

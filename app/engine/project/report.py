@@ -5,7 +5,7 @@ from pathlib import Path
 
 from app.engine.levels import Source
 
-COLOURS = {"initial": "#9e9e9e", "adapted": "#1f77b4", "expert": "#d62728"}
+COLOURS = {"initial": "#9e9e9e", "adapted": "#1f77b4", "expert": "#d62728", "propagated": "#9467bd"}
 
 
 def _figure():
