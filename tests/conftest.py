@@ -64,3 +64,15 @@ def make_settings():
 def small(embedded):
     """600 train / 200 test images of the embedded dataset: fast enough for a whole run in seconds."""
     return slice_dataset(embedded, 600, 200)
+
+
+def write_mnist_layout(folder, dataset, train: int, test: int) -> str:
+    """The first images of `dataset` as MNIST IDX files: a dataset that other processes (sweep
+    workers, torchrun ranks) load by name with --dataset mnist --data-dir FOLDER."""
+    from tests.test_datasets import write_idx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, x, y, n in (("train", dataset.train_x, dataset.train_y, train), ("t10k", dataset.test_x, dataset.test_y, test)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", x[:n, 0].numpy(), False)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", y[:n].numpy(), False)
+    return str(folder)

@@ -7,7 +7,7 @@ from app.engine.errors import SettingsError
 from app.engine.methods import METHODS
 from app.engine.oracle.recipes import RECIPES
 from app.engine.propagate import PROPAGATIONS
-from app.engine.settings import DEVICES, MODES, load_defaults
+from app.engine.settings import DEVICES, MODES, PRECISIONS, load_defaults
 from app.engine.strategies import STRATEGIES
 from models import MODEL_CHOICES
 
@@ -52,6 +52,14 @@ NUMBER_OPTIONS = (
 )
 
 
+def _jobs(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    if text.strip().isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"--jobs {text!r} is not a number of processes: give N ≥ 1, or auto")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # argparse's own messages are already one line; keep the exit code 2, drop the usage dump
@@ -75,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output folder (default: runs/latest; with --project: the project's summary/ folder)")
     run.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--jobs", type=_jobs, default=1, help="runs (method × seed) at a time, each in its own process: N, or "
+                     "`auto` = cores ÷ threads per run ($OMP_NUM_THREADS, else 1) (default: 1)")
 
     # Options without a default here take theirs from resources/defaults.toml (per data family).
     data = p.add_argument_group("data and model")
@@ -84,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--image-size", type=int, help="imagefolder: resize all images to N×N")
     data.add_argument("--model", choices=MODEL_CHOICES, help="architecture (auto: small CNN for small grayscale images, else ResNet-18)")
     data.add_argument("--device", choices=DEVICES, help="where to train (auto: a GPU if there is one)")
+    data.add_argument("--precision", choices=PRECISIONS, help="training steps: auto (bf16 autocast on CUDA, fp32 on the CPU), bf16, fp32")
 
     method = p.add_argument_group("method")
     method.add_argument("--method", choices=(*METHODS, "all"), help="level policy, or `all` for the five (default: all)")
@@ -104,7 +115,7 @@ SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
     "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
-    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate",
+    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "precision",
 )
 
 

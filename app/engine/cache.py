@@ -5,6 +5,7 @@ Default: the platform's user cache folder; `AQPL_CACHE_DIR` overrides it (tests,
 
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
@@ -42,8 +43,31 @@ def fingerprint(*items, length: int = 16) -> str:
     return digest.hexdigest()[:length]
 
 
+def load_entry(path: Path, key: str):
+    """`torch.load(path)[key]`, or None when the entry is absent; a broken file is removed (it is rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path)[key]
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
+
+
 def atomic_save(obj, path: Path) -> None:
     """torch.save to a temporary file, then rename: a crash never leaves half a file."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+@contextmanager
+def building(folder: Path, name: str):
+    """One builder per cache entry across processes (parallel sweeps, DDP ranks, a second
+    window): the caller re-checks the cache inside, since the entry may have appeared while
+    it waited. The lock file lives beside the entry and is never removed (removing it would
+    let a waiter and a newcomer lock different files)."""
+    from app.engine.project.lock import exclusive  # lazy: the project package imports this module
+
+    with exclusive(Path(folder) / f".{name}.lock"):
+        yield

@@ -16,6 +16,7 @@ from app.engine.errors import SettingsError
 
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "bf16", "fp32")  # app/engine/accel.py
 # Seeds feed torch's 64-bit generators after a multiplication (seed · 100003 + epoch): keep
 # them to 32 bits so every derived seed fits.
 SEED_RANGE = (-(2**31), 2**32 - 1)
@@ -77,6 +78,7 @@ class Settings:
     oracle_blur: float = _DEFAULTS["oracle_blur"]  # perceptual: the eye's blur in pixels
     reference_model: str = _DEFAULTS["reference_model"]  # noise-reference recipe only
     reference_epochs: int = _DEFAULTS["reference_epochs"]
+    precision: str = _DEFAULTS["precision"]  # training steps: bf16 autocast on CUDA (auto), or bf16 / fp32 everywhere
 
     # -- derived values -------------------------------------------------------------
     @property
@@ -160,6 +162,7 @@ class Settings:
         _choice("model", self.model, MODEL_CHOICES)
         _choice("reference-model", self.reference_model, MODEL_CHOICES)
         _choice("oracle-recipe", self.oracle_recipe, RECIPES)
+        _choice("precision", self.precision, PRECISIONS)
         _choice("propagate", self.propagate, PROPAGATIONS)
         if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
             raise SettingsError(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check, state_after
+from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
 from app.engine.evaluate import accuracy, robustness_curve, suite_scores
@@ -85,6 +86,8 @@ class Trainer:
 
         torch.manual_seed(settings.seed)  # model initialisation
         self.model = build(settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size).to(self.device)
+        self.model = accel.prepare_model(self.model, self.device)  # GPU layout (app/engine/accel.py)
+        self.autocast_dtype = accel.autocast_dtype(self.device, settings.precision)
         self.batches = math.ceil(len(dataset.train_x) / settings.batch_size)
         self.total_steps = settings.epochs * self.batches
         self.optimizer = torch.optim.SGD(
@@ -110,6 +113,11 @@ class Trainer:
         self.train_x = dataset.train_x.to(self.device)
         self.train_y = dataset.train_y.to(self.device)
         self.image_shape = tuple(dataset.train_x.shape[1:])
+
+        # Distributed training (app/engine/distributed.py) sets these two: the rank's group,
+        # and the DDP wrapper that the training forward goes through.
+        self.group = None
+        self.train_forward = self.model
 
         self.epoch = 0  # epochs completed
         self.step = 0
@@ -209,6 +217,8 @@ class Trainer:
             self._holding = self._extend_now()
             generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
             order = torch.randperm(len(self.train_x), generator=generator)
+            if self.group is not None:
+                generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
             loss_sum, loss_count = torch.zeros((), device=self.device), 0
             for batch in range(self.batches):
                 self._drain_inbox()
@@ -218,6 +228,8 @@ class Trainer:
                         self.total_steps -= self.batches - batch  # the extension epoch ends here
                         break
                 ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
+                if self.group is not None:
+                    ids = self.group.shard(ids)  # this rank's part of the global batch
                 loss = self._train_batch(ids.to(self.device), epoch, generator)
                 loss_sum += loss.detach()
                 loss_count += 1
@@ -228,6 +240,8 @@ class Trainer:
                 yield "batch"
                 if self._stop:
                     break
+            if self.group is not None:
+                self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
             if loss_count:
                 self.last_loss = float(loss_sum) / loss_count
             if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
@@ -257,10 +271,11 @@ class Trainer:
         # from an epoch checkpoint sees the same noise. (Per-example hashed noise would cost ~15%
         # of a small CNN's step on the CPU; it is kept for what must not depend on batching.)
         noise = torch.randn(x.shape, generator=generator).to(self.device, non_blocking=True)
-        levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
-        x_train = perturb(x, levels, noise)
-        logits = self.model(x_train)
-        loss = self.policy.loss(logits, y, levels)
+        with accel.autocast(self.device, self.autocast_dtype):  # bf16 on CUDA by default; off on the CPU
+            levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
+            x_train = perturb(x, levels, noise)
+            logits = self.train_forward(x_train)
+            loss = self.policy.loss(logits, y, levels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

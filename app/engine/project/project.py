@@ -41,7 +41,7 @@ METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 RESULTS = "results.json"
 # Settings that belong to the machine, not the experiment: the caller's value is used.
-MACHINE_SETTINGS = ("device",)
+MACHINE_SETTINGS = ("device", "precision")
 
 
 def _app_version() -> str:
