@@ -24,7 +24,7 @@ from app.engine.oracle import ReplayOracle, nearest_grid_level
 from app.engine.oracle.replay import load_answers
 from app.engine.project import Project, ProjectError
 from app.engine.settings import defaults_for
-from tests.test_faults import Warnings, one_line, read_only, settings, tiny, tiny_disk  # noqa: F401 (fixtures)
+from tests.test_faults import Warnings, one_line, read_only, settings, tiny_disk  # noqa: F401 (fixtures; tiny is in conftest)
 from tests.test_faults_data import _cifar, _folder, _idx, _mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")
