@@ -31,39 +31,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MB = 2**20
 
 
-# -- size -----------------------------------------------------------------------------------------
-def tree_size(path: Path) -> int:
-    if path.is_symlink():
-        return 0
-    if path.is_file():
-        return path.stat().st_size
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
-
-
-def bundle_size(bundle: Path) -> dict:
-    internal = bundle / "_internal"
-    torch_lib = internal / "torch" / "lib"
-    cuda_parts = {
-        "nvidia/ (CUDA runtime, cuBLAS, cuDNN, cuFFT, cuSPARSE, NCCL, ...)": [internal / "nvidia"],
-        "torch CUDA libraries (libtorch_cuda*, libc10_cuda, nvrtc, nvshmem)": [
-            *torch_lib.glob("libtorch_cuda*.so*"), *torch_lib.glob("libc10_cuda.so*"),
-            *torch_lib.glob("libcaffe2_nvrtc.so*"), *torch_lib.glob("libtorch_nvshmem.so*")],
-        "cuda-bindings (cuda/)": [internal / "cuda"],
-    }
-    cuda = {name: sum(tree_size(p) for p in paths) for name, paths in cuda_parts.items()}
-    parts = sorted(((tree_size(p), p.name) for p in internal.iterdir()), reverse=True)
-    libs = sorted(((tree_size(p), p.name) for p in torch_lib.glob("*")), reverse=True) if torch_lib.is_dir() else []
-    nvidia = internal / "nvidia"
-    nvidia_parts = sorted(((tree_size(p), p.name) for p in nvidia.iterdir()), reverse=True) if nvidia.is_dir() else []
-    files = sum(1 for f in bundle.rglob("*") if f.is_file())
-    return {
-        "bytes": tree_size(bundle), "files": files,
-        "parts": dict((name, n) for n, name in parts), "torch_lib": dict((name, n) for n, name in libs),
-        "nvidia": dict((name, n) for n, name in nvidia_parts), "cuda": cuda, "cuda_bytes": sum(cuda.values()),
-    }
+sys.path.insert(0, str(ROOT / "packaging"))
+from bundle_size import bundle_size, size_lines  # noqa: E402  (one breakdown, shared with build.sh)
 
 
 # -- start-up -------------------------------------------------------------------------------------
@@ -247,12 +218,9 @@ def main(argv=None) -> int:
 
 
 def print_report(report: dict) -> None:
-    size = report["size"]
-    print(f"bundle: {size['bytes'] / MB:,.0f} MB in {size['files']:,} files"
-          + (f"; build {report['build']['build_seconds']} s" if report.get("build") else ""))
-    print("largest parts:", ", ".join(f"{name} {n / MB:,.0f} MB" for name, n in list(size["parts"].items())[:8]))
-    print("torch/lib:", ", ".join(f"{name} {n / MB:,.0f} MB" for name, n in list(size["torch_lib"].items())[:5]))
-    print(f"CUDA: {size['cuda_bytes'] / MB:,.0f} MB (" + ", ".join(f"{k} {v / MB:,.0f} MB" for k, v in size["cuda"].items()) + ")")
+    print("\n".join(size_lines(report["size"])))
+    if report.get("build"):
+        print(f"build: {report['build']['build_seconds']} s")
     for key, title in (("first_window", "first window (bundle)"), ("first_window_source", "first window (source)")):
         if key in report:
             print(f"{title}: " + ", ".join(f"{kind} {v['median_s']} s (min {v['min_s']}, max {v['max_s']})" for kind, v in report[key].items()))

@@ -1,15 +1,58 @@
-"""Build a model by name; `auto` picks the default for the data's channels and size."""
+"""The registry of architectures: `build(name, num_classes, in_channels, image_size)`.
+
+A builder is registered under its name with `@register_model(name)` (as torchvision's
+`register_model`); the command line's choices, the GUI's combo box and `Settings.validate()`
+read `MODEL_CHOICES`: the registered names plus `auto`, which picks the default for the data's
+channels and size.
+"""
+
+from typing import Callable
 
 from torch import nn
 
+from app.engine.errors import SettingsError
 from models.resnet import CifarResNet18
 from models.small_cnn import SmallCNN
 
-MODELS = ("auto", "small-cnn", "small-cnn-wide", "resnet18")
+AUTO = "auto"
+MODELS: dict[str, Callable[[int, int], nn.Module]] = {}  # name → builder(num_classes, in_channels)
 
 
-class UnknownModelError(ValueError):
-    pass
+class UnknownModelError(SettingsError):
+    """A model name no builder is registered under (one line for the user)."""
+
+
+def register_model(name: str):
+    def register(builder):
+        MODELS[name] = builder
+        return builder
+
+    return register
+
+
+@register_model("small-cnn")
+def small_cnn(num_classes: int, in_channels: int) -> nn.Module:
+    return SmallCNN(num_classes, in_channels)
+
+
+@register_model("small-cnn-wide")
+def small_cnn_wide(num_classes: int, in_channels: int) -> nn.Module:
+    return SmallCNN(num_classes, in_channels, width=2)
+
+
+@register_model("resnet18")
+def resnet18(num_classes: int, in_channels: int) -> nn.Module:
+    return CifarResNet18(num_classes, in_channels)
+
+
+MODEL_CHOICES = (AUTO, *MODELS)
+# The smallest image side each network can take: the small CNN pools twice before its last
+# 3×3 convolution, so anything under 4×4 pools away to nothing.
+MIN_IMAGE_SIZE = {"small-cnn": 4, "small-cnn-wide": 4, "resnet18": 1}
+
+
+class ImageTooSmallError(SettingsError):
+    """Images smaller than the model can take (one line for the user)."""
 
 
 def default_model(in_channels: int, image_size: int) -> str:
@@ -17,13 +60,22 @@ def default_model(in_channels: int, image_size: int) -> str:
     return "small-cnn" if in_channels == 1 and image_size <= 32 else "resnet18"
 
 
-def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    if name == "auto":
+def check_fits(name: str, in_channels: int, image_size: int) -> str:
+    """The concrete model name, or a one-line error when the model cannot take these images
+    (callers check before slow work such as generating a corruption suite)."""
+    if name == AUTO:
         name = default_model(in_channels, image_size)
-    if name == "small-cnn":
-        return SmallCNN(num_classes, in_channels)
-    if name == "small-cnn-wide":
-        return SmallCNN(num_classes, in_channels, width=2)
-    if name == "resnet18":
-        return CifarResNet18(num_classes, in_channels)
-    raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}")
+    if name not in MODELS:
+        raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_CHOICES)}")
+    smallest = MIN_IMAGE_SIZE.get(name, 1)
+    if image_size < smallest:
+        raise ImageTooSmallError(
+            f"images of {image_size}×{image_size} pixels are too small for the {name} model (it needs at least "
+            f"{smallest}×{smallest}): resize them, e.g. --image-size 28 for an image folder"
+        )
+    return name
+
+
+def build(name: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+    name = check_fits(name, in_channels, image_size)
+    return MODELS[name](num_classes, in_channels)

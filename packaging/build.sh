@@ -48,48 +48,8 @@ sed -e "s|^Exec=.*|Exec=$BUNDLE/aqpl-studio|" \
     -e "s|^TryExec=.*|TryExec=$BUNDLE/aqpl-studio|" \
     "$ROOT/packaging/aqpl-studio.desktop" > "$BUNDLE/aqpl-studio.desktop"
 
-"$PYTHON" - "$BUNDLE" "$start" "$end" "$BUILD_DIR/build-info.json" <<'PY'
-import json, sys
-from pathlib import Path
-
-bundle, start, end, info = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4])
-
-
-def size(path: Path) -> int:
-    if path.is_symlink():
-        return 0
-    if path.is_file():
-        return path.stat().st_size
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
-
-
-internal = bundle / "_internal"
-total = size(bundle)
-groups = {
-    "CUDA libraries (nvidia/)": [internal / "nvidia"],
-    "torch CUDA parts (libtorch_cuda*, libc10_cuda, nvrtc, nvshmem)": [
-        *internal.glob("torch/lib/libtorch_cuda*.so*"), *internal.glob("torch/lib/libc10_cuda.so*"),
-        *internal.glob("torch/lib/libcaffe2_nvrtc.so*"), *internal.glob("torch/lib/libtorch_nvshmem.so*"),
-    ],
-    "cuda-bindings (cuda/)": [internal / "cuda"],
-}
-cuda = {name: sum(size(p) for p in paths) for name, paths in groups.items()}
-parts = sorted(((size(p), p.name) for p in internal.iterdir()), reverse=True)
-libs = sorted(((size(p), p.name) for p in (internal / "torch" / "lib").glob("*")), reverse=True) if (internal / "torch" / "lib").is_dir() else []
-mb = lambda n: f"{n / 2**20:,.0f} MB"
-print(f"\nbundle: {bundle}")
-print(f"  size {mb(total)} ({total / 2**30:.2f} GiB), build {float(end) - float(start):.0f} s")
-print("  largest parts of _internal/:")
-for n, name in parts[:12]:
-    print(f"    {mb(n):>10}  {name}")
-print("  torch/lib:")
-for n, name in libs[:6]:
-    print(f"    {mb(n):>10}  {name}")
-print(f"  CUDA in this bundle: {mb(sum(cuda.values()))}: " + ", ".join(f"{k} {mb(v)}" for k, v in cuda.items()))
-print(f"\nrun: {bundle}/aqpl-studio   (headless: {bundle}/aqpl-studio --simulate-oracle --dataset embedded --epochs 1)")
-print(f"desktop entry: {bundle}/aqpl-studio.desktop (copy it to ~/.local/share/applications/)")
-info.write_text(json.dumps({
-    "bundle": str(bundle), "bytes": total, "build_seconds": round(end - start, 1),
-    "parts": {name: n for n, name in parts}, "torch_lib": {name: n for n, name in libs}, "cuda_bytes": cuda,
-}, indent=1))
-PY
+"$PYTHON" "$ROOT/packaging/bundle_size.py" "$BUNDLE" --build-seconds "$start" "$end" \
+    --info "$BUILD_DIR/build-info.json"
+echo
+echo "run: $BUNDLE/aqpl-studio   (headless: $BUNDLE/aqpl-studio --simulate-oracle --dataset embedded --epochs 1)"
+echo "desktop entry: $BUNDLE/aqpl-studio.desktop (copy it to ~/.local/share/applications/)"

@@ -19,13 +19,9 @@ DETERMINISTIC = {"stripe", "scale", "brightness", "canny_edges", "defocus_blur",
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a small shared machine, OpenMP's waiting threads make these tiny
-    batches up to 100× slower than running them on one core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def single_thread(one_thread):
+    """One intra-op thread (conftest's `one_thread`) for every test here: OpenMP's waiting
+    threads make these tiny batches up to 100× slower on a small shared machine."""
 
 
 def natural_images(n: int, size: int, seed: int = 0) -> torch.Tensor:

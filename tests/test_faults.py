@@ -42,14 +42,6 @@ def one_line(error: Exception) -> str:
     return message
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    from app.engine.data import load_dataset
-
-    full = load_dataset("embedded")
-    return Dataset(name="embedded", train_x=full.train_x[:200].clone(), train_y=full.train_y[:200].clone(),
-                   test_x=full.test_x[:50].clone(), test_y=full.test_y[:50].clone(), classes=full.classes)
-
 
 class Warnings(Callbacks):
     def __init__(self):
@@ -66,7 +58,7 @@ def trained_project(tmp_path, tiny):
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    torch.save({"levels": torch.full((200,), 0.4)}, tmp_path / "levels.pt")
+    torch.save({"levels": torch.full((len(tiny.train_x),), 0.4)}, tmp_path / "levels.pt")
     with Project.create(tmp_path / "p", settings(epochs=3)) as project:
         project.make_trainer(tiny, oracle=ReplayOracle(tmp_path / "levels.pt")).run()
     torch.set_num_threads(threads)

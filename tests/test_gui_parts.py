@@ -44,11 +44,11 @@ def test_queue_undo_and_redo_are_unlimited_and_put_examples_back_in_front():
 
 
 def test_level_counts_bin_levels_to_the_grid_by_source():
-    level = torch.tensor([0.0, 0.0, 0.1, 0.14, 0.26, 1.0])
-    source = torch.tensor([0, 0, 1, 1, 2, 2], dtype=torch.uint8)
+    level = torch.tensor([0.0, 0.0, 0.1, 0.14, 0.26, 1.0, 0.4])
+    source = torch.tensor([0, 0, 1, 1, 2, 2, 3], dtype=torch.uint8)  # initial, adapted, expert, propagated
     counts = level_counts(level, source, GRID)
-    assert counts.shape == (3, 11) and int(counts.sum()) == 6
-    assert counts[0, 0] == 2 and counts[1, 1] == 2 and counts[2, 3] == 1 and counts[2, 10] == 1
+    assert counts.shape == (4, 11) and int(counts.sum()) == 7
+    assert counts[0, 0] == 2 and counts[1, 1] == 2 and counts[2, 3] == 1 and counts[2, 10] == 1 and counts[3, 4] == 1
 
 
 def test_progress_text_names_epoch_batch_and_time_left():
@@ -108,14 +108,9 @@ class Sink:
     def __init__(self):
         self.calls = []
 
-    def submit_answer(self, example_id, level, time_taken_s=0.0, source="expert"):
-        self.calls.append(("answer", example_id, level))
-
-    def submit_skip(self, example_id, time_taken_s=0.0, source="expert"):
-        self.calls.append(("skip", example_id))
-
-    def submit_undo(self, example_id):
-        self.calls.append(("undo", example_id))
+    def submit(self, message):
+        kind = type(message).__name__.lower()
+        self.calls.append((kind, message.example_id, message.level) if kind == "answer" else (kind, message.example_id))
 
 
 def test_query_panel_shows_every_level_and_answers_by_key(qtbot, small):

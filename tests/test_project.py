@@ -21,16 +21,9 @@ from app.engine.settings import defaults_for
 GRID = [round(0.1 * i, 1) for i in range(11)]
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    from app.engine.data import load_dataset
-
-    full = load_dataset("embedded")
-    return Dataset(name="embedded", train_x=full.train_x[:300].clone(), train_y=full.train_y[:300].clone(),
-                   test_x=full.test_x[:100].clone(), test_y=full.test_y[:100].clone(), classes=full.classes)
-
 
 def settings(**overrides):
+    """This file's runs: three short epochs on `tiny` (conftest), the one source's other defaults."""
     values = dict(epochs=3, batch_size=64, budget="30", warmup_epochs=1, device="cpu", eval_subset=100)
     values.update(overrides)
     return defaults_for("gray", **values)
@@ -54,14 +47,6 @@ class Recorder(Callbacks):
     def on_progress(self, progress):
         self.progress.append(progress)
 
-
-@pytest.fixture
-def one_thread():
-    """Training tests run single-threaded: on a busy 2-core machine that is several times faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

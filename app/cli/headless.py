@@ -1,9 +1,11 @@
 """The headless run: every requested method × seed on one dataset, a paper-shaped table,
 results.json / results.md / curves.png, per-example levels and each model as a .pt2 program."""
 
+import os
 import shutil
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,14 +16,34 @@ from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
 from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
 from app.engine.report import METHOD_TITLES, text_table, write_reports
-from app.engine.settings import METHODS, Settings, defaults_for
+from app.engine.methods import METHODS
+from app.engine.settings import Settings, defaults_for
 from app.engine.project import Project
+from models.registry import check_fits
 
+from app.cli import ddp
 from app.cli.options import setting_overrides
+from app.cli.report import describe_os_error
+from app.engine.atomic import replace_atomically
+
+DEFAULT_OUT = "runs/latest"
+EXPORTS = ("levels.csv", "model.pt2")  # what a finished run's export must hold (the summary copies them)
+from app.cli.sweep import resolve_jobs, run_parallel
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    if _sink is not None:
+        _sink(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+_sink = None  # a parallel sweep's worker sends its messages to the parent instead (app/cli/sweep.py)
+
+
+def say_to(sink) -> None:
+    global _sink
+    _sink = sink
 
 
 class BarCallbacks(Callbacks):
@@ -86,30 +108,28 @@ def load_suite_for(dataset, quiet: bool):
 
 def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     if args.oracle == "replay":
-        if not args.answers:
-            raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
         missing_note = lambda ids: say(f"warning: the recording has no answer for {len(ids)} queried example(s): they are skipped")
-        return ReplayOracle(args.answers, on_missing=missing_note)
+        return ReplayOracle(args.answers, on_missing=missing_note, on_warning=lambda m: say(f"warning: {m}"))
     oracle = make_simulated_oracle(dataset, settings, device, StepBar(quiet))
     oracle.levels()  # train / load the reference once, before the runs
     return oracle
 
 
-def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool) -> tuple:
+def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool, make_bar=None) -> tuple:
     """One method × seed as a project: a finished project reports its stored result, an
-    interrupted one resumes from its last checkpoint with every recorded answer."""
+    interrupted one resumes from its last checkpoint with every recorded answer.
+    make_bar(label, total batches) → Callbacks with close(): the progress display (default: a tqdm bar)."""
     project = Project.open_or_create(project_path, settings)
     try:
-        if project.settings_differences:
-            changed = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in project.settings_differences.items())
-            raise SettingsError(
-                f"{project_path} holds a run with other settings ({changed}): use a new --out / --project, or delete that folder"
-            )
-        finished = project.load_result()
+        finished = run_one_checks(project, project_path, label)
         if finished is not None:
-            say(f"{label}: already finished in {project_path}, reusing its result")
+            if not all((project_path / "export" / name).is_file() for name in EXPORTS):
+                # finished by an older version that marked the run before exporting it
+                say(f"{label}: its export is incomplete, writing it again from the last checkpoint")
+                project.export(project_path / "export", on_warning=lambda m: say(f"warning: {m}"))
             return finished, project.latest_checkpoint()
-        bar = BarCallbacks(label, settings.epochs * -(-len(dataset.train_x) // settings.batch_size), quiet)
+        total = settings.epochs * -(-len(dataset.train_x) // settings.batch_size)
+        bar = make_bar(label, total) if make_bar else BarCallbacks(label, total, quiet)
         try:
             trainer = project.make_trainer(dataset, oracle=oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
             if trainer.epoch:
@@ -117,14 +137,72 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
             result = trainer.run()
         finally:
             bar.close()
-        project.save_result(result)
+        # The export first, the result last: results.json marks the run finished, so a failed
+        # export (full disk, unwritable folder) is written again by the next run, never reused.
         project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"))
+        project.save_result(result)
         return result, trainer
     finally:
         project.close()
 
 
+def check_arguments(args) -> None:
+    """What can be refused before the (slow) dataset is loaded."""
+    if args.answers and args.oracle != "replay":
+        raise SettingsError(
+            f"--answers {args.answers} is only read by the replay oracle: add --oracle replay, or drop --answers"
+        )
+    if args.oracle == "replay" and not args.answers:
+        raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
+    for option, value in (("--out", args.out), ("--project", args.project), ("--data-dir", args.data_dir)):
+        if value is not None:
+            check_text_path(option, value)
+
+
+def check_text_path(option: str, value: str) -> None:
+    """Paths end up as text in settings.toml, reports and messages: one with bytes that are not
+    UTF-8 cannot be written there (and torch's file writers abort on them)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+        raise SettingsError(f"{option} {shown} is not a valid UTF-8 path: rename the folder, or pick another one") from None
+
+
+def make_folder(folder: Path, option: str) -> None:
+    """Create the output folder and try a write there: an unwritable --out fails now, not
+    after hours of training."""
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise SettingsError(f"{option} {folder} is a file, not a folder: give a folder path (or move the file)") from None
+    except OSError as exc:
+        raise SettingsError(f"{option} {folder} cannot be written: {describe_os_error(exc, with_path=False)}") from None
+
+
+def copy_whole(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def run_one_checks(project, project_path: Path, label: str):
+    """The stored result of a finished project (None: train it); an error if its settings differ."""
+    if project.settings_differences:
+        changed = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in project.settings_differences.items())
+        raise SettingsError(
+            f"{project_path} holds a run with other settings ({changed}): use a new --out / --project, or delete that folder"
+        )
+    finished = project.load_result()
+    if finished is not None:
+        say(f"{label}: already finished in {project_path}, reusing its result")
+    return finished
+
+
 def run_headless(args) -> int:
+    check_arguments(args)
     overrides = setting_overrides(args)
     say(f"loading dataset {args.dataset} ...")
     dataset = load_dataset(args.dataset, args.data_dir, args.image_size)
@@ -137,47 +215,97 @@ def run_headless(args) -> int:
         raise SettingsError("--seeds is empty: give at least one seed, e.g. --seeds 0,1,2")
     if args.project and (len(methods) > 1 or len(seeds) > 1):
         raise SettingsError("--project holds a single run: give one --method and one seed (--seeds 0)")
-    replace(base, method=methods[0]).validate()
+    for seed in seeds:
+        replace(base, method=methods[0], seed=seed).validate()
+    check_fits(base.model, dataset.in_channels, dataset.image_size)
 
     device, warning = pick_device(base.device)
     if warning:
         say(f"warning: {warning}")
+    group = ddp.join(device, args)  # torchrun: this process is one rank of each run (app/cli/ddp.py)
+    if group is not None:
+        say(f"one run on {group.world} processes ({'nccl' if device.type == 'cuda' else 'gloo'})")
     say(f"{dataset!r} on {describe(device)}; methods {', '.join(methods)}; seeds {seeds}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    main_rank = group is None or group.is_main  # only rank 0 writes and talks to the oracle
+    if args.out is not None:
+        out = Path(args.out)
+        if main_rank:
+            make_folder(out, "--out")  # fail now, not after hours of training
+    elif args.project:
+        # not runs/latest: a single project's summary would replace the last full run's there
+        out = Path(args.project) / "summary"
+        say(f"note: the summary goes to {out} (pass --out DIR to put it elsewhere)")
+    else:
+        out = Path(DEFAULT_OUT)
+        if main_rank:
+            make_folder(out, "--out")
 
-    suite = None if args.no_suite else load_suite_for(dataset, args.quiet)
+    load = lambda: None if args.no_suite else load_suite_for(dataset, args.quiet)
+    suite = group.main_first(load) if group is not None else load()  # rank 0 fills the cache, the others read it
     needs_oracle = any(m.startswith("aqpl-") for m in methods)
-    oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle else None
+    if args.answers and not needs_oracle:
+        say(f"warning: --answers {args.answers} is not read: no method of this run asks queries")
+    oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle and main_rank else None
 
+    runs = [(method, seed) for method in methods for seed in seeds]
+    jobs, threads = resolve_jobs(args.jobs, len(runs))
+    if group is not None:
+        finished = {}
+        for method, seed in runs:
+            finished[method, seed] = run_job(args, base, dataset, oracle, suite, method, seed, out=out,
+                                             runner=partial(ddp.run_one_distributed, group), copy_exports=group.is_main)
+            say(summary_line(method, seed, finished[method, seed]))
+        group.close()
+        if not group.is_main:
+            return 0  # rank 0 writes the reports
+    elif jobs > 1 and not args.project:
+        say(f"{len(runs)} runs in {jobs} worker processes, {threads} thread(s) each")
+        finished = run_parallel(args, base, runs, jobs, threads)
+    else:
+        finished = {}
+        for method, seed in runs:
+            finished[method, seed] = run_job(args, base, dataset, oracle, suite, method, seed, out=out)
+            say(summary_line(method, seed, finished[method, seed]))
     results: dict[str, list] = {}
-    for method in methods:
-        for seed in seeds:
-            settings = replace(base, method=method, seed=seed)
-            run_oracle = oracle
-            if oracle is not None and settings.annotator_noise > 0:
-                run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
-            name = f"{method}-seed{seed}"
-            project_path = Path(args.project) if args.project else out / "runs" / name
-            result, _ = run_one(settings, dataset, run_oracle, suite, project_path, f"{METHOD_TITLES[method]} seed {seed}", args.quiet)
-            results.setdefault(method, []).append(result)
-            for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
-                source = project_path / "export" / f"{kind}{suffix}"
-                if source.exists():
-                    target = out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source, target)
-            say(
-                f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
-                f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
-                f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
-            )
+    for method, seed in runs:  # the serial order, whatever order the workers finished in
+        results.setdefault(method, []).append(finished[method, seed])
 
+    make_folder(out, "--out")
     summary = write_reports(results, out, {**base.to_dict(), "methods": methods, "seeds": seeds, "oracle": args.oracle}, dataset.name)
     print()
     print(text_table(summary))
     print(f"\nwrote {out / 'results.json'}, {out / 'results.md'}, {out / 'curves.png'}, levels/ and models/")
     return 0
+
+
+def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int, make_bar=None, runner=None,
+            copy_exports: bool = True, out: Path | None = None):
+    """One method × seed of the sweep: its project under --out/runs, its level table and model
+    copied to --out/levels and --out/models. Serial runs and sweep workers both call this."""
+    out = out or Path(args.out or DEFAULT_OUT)
+    settings = replace(base, method=method, seed=seed)
+    run_oracle = oracle
+    if oracle is not None and settings.annotator_noise > 0:
+        run_oracle = NoisyOracle(oracle, settings.annotator_noise, seed)
+    name = f"{method}-seed{seed}"
+    project_path = Path(args.project) if args.project else out / "runs" / name
+    result, trainer = (runner or run_one)(settings, dataset, run_oracle, suite, project_path,
+                                          f"{METHOD_TITLES[method]} seed {seed}", args.quiet, make_bar)
+    if not copy_exports:
+        return result  # a distributed run's other ranks: rank 0 copies the exports
+    for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
+        source = project_path / "export" / f"{kind}{suffix}"
+        if source.exists():
+            copy_whole(source, out / ("levels" if kind == "levels" else "models") / f"{name}{suffix}")
+    return result
+
+
+def summary_line(method: str, seed: int, result) -> str:
+    return (
+        f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
+        f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
+        f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
+    )
 
 
 def _fmt(value) -> str:

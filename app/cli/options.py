@@ -4,8 +4,12 @@ import argparse
 
 from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
-from app.engine.settings import DEVICES, METHODS, MODES, ORACLE_RECIPES, PROPAGATIONS, STRATEGIES
-from models import MODELS
+from app.engine.methods import METHODS
+from app.engine.oracle.recipes import RECIPES
+from app.engine.propagate import PROPAGATIONS
+from app.engine.settings import DEVICES, MODES, PRECISIONS, load_defaults
+from app.engine.strategies import STRATEGIES
+from models import MODEL_CHOICES
 
 
 def _floats(text: str) -> list[float]:
@@ -17,9 +21,43 @@ def _floats(text: str) -> list[float]:
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"{text!r} holds no seed: give at least one, e.g. --seeds 0 or --seeds 0,1,2")
+    return values
+
+
+# The method's numeric settings: (option, type, help). Their defaults come from resources/defaults.toml.
+NUMBER_OPTIONS = (
+    ("--epochs", int, "training epochs"),
+    ("--batch-size", int, "examples per optimiser step"),
+    ("--lr", float, "initial learning rate of SGD (cosine schedule)"),
+    ("--grid", _floats, "candidate levels, e.g. 0,0.1,0.2,...,1.0"),
+    ("--budget", str, "total queries: a count (300) or a share of the training set (5%%)"),
+    ("--queries-per-round", int, "queries per round (0: the budget spread evenly over the rounds)"),
+    ("--warmup-epochs", int, "epochs before the first query round"),
+    ("--round-every", int, "epochs between two query rounds"),
+    ("--gnt-sigma", float, "GNT: the noise level σ of every example"),
+    ("--gnt-p-clean", float, "GNT: share of each batch trained clean"),
+    ("--cat-eta", float, "CAT: step by which an example's level is raised"),
+    ("--cat-eps-max", float, "CAT: the ceiling ε_max of every level"),
+    ("--cat-smoothing", float, "CAT: label smoothing c per unit of level (default: 0.5 / ε_max)"),
+    ("--annotator-noise", float, "probability an oracle answer is off by one grid step"),
+    ("--eval-every", int, "epochs between live evaluations (0: only at the end)"),
+    ("--oracle-tau", float, "perceptual expert: similarity threshold τ (default fitted: 0.9227)"),
+    ("--oracle-blur", float, "perceptual expert: blur of the eye in pixels (default 1)"),
+    ("--reference-epochs", int, "noise-reference expert: epochs of the reference model"),
+)
+
+
+def _jobs(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    if text.strip().isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"--jobs {text!r} is not a number of processes: give N ≥ 1, or auto")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,44 +79,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--oracle", choices=("simulated", "replay"), default="simulated", help="where answers come from (default: simulated)")
     run.add_argument("--answers", help="replay oracle: a project's answers.sqlite, an answers CSV, or a levels file")
     run.add_argument("--project", help="project folder for a single run: created if absent, resumed if present")
-    run.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
+    run.add_argument("--out", default=None,
+                     help="output folder (default: runs/latest; with --project: the project's summary/ folder)")
     run.add_argument("--seeds", type=_ints, default=None, help="comma-separated seeds, e.g. 0,1,2 (default: 0)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--jobs", type=_jobs, default=1, help="runs (method × seed) at a time, each in its own process: N, or "
+                     "`auto` = cores ÷ threads per run ($OMP_NUM_THREADS, else 1) (default: 1)")
 
+    # Options without a default here take theirs from resources/defaults.toml (per data family).
     data = p.add_argument_group("data and model")
-    data.add_argument("--dataset", choices=DATASETS, default="embedded")
+    default_dataset = load_defaults("gray")["dataset"]
+    data.add_argument("--dataset", choices=DATASETS, default=default_dataset, help=f"training data (default: {default_dataset})")
     data.add_argument("--data-dir", help="folder of the dataset (and of released -C suites)")
     data.add_argument("--image-size", type=int, help="imagefolder: resize all images to N×N")
-    data.add_argument("--model", choices=MODELS)
-    data.add_argument("--device", choices=DEVICES)
+    data.add_argument("--model", choices=MODEL_CHOICES, help="architecture (auto: small CNN for small grayscale images, else ResNet-18)")
+    data.add_argument("--device", choices=DEVICES, help="where to train (auto: a GPU if there is one)")
+    data.add_argument("--precision", choices=PRECISIONS, help="training steps: auto (bf16 autocast on CUDA, fp32 on the CPU), bf16, fp32")
 
     method = p.add_argument_group("method")
-    method.add_argument("--method", choices=METHODS + ("all",), help="level policy, or `all` for the five (default: all)")
-    method.add_argument("--strategy", choices=STRATEGIES)
-    method.add_argument("--mode", choices=MODES)
-    method.add_argument("--epochs", type=int)
-    method.add_argument("--batch-size", type=int)
-    method.add_argument("--lr", type=float)
-    method.add_argument("--grid", type=_floats, help="candidate levels, e.g. 0,0.1,0.2,...,1.0")
-    method.add_argument("--budget", help="total queries: a count (300) or a share of the training set (5%%)")
-    method.add_argument("--queries-per-round", type=int)
-    method.add_argument("--warmup-epochs", type=int)
-    method.add_argument("--round-every", type=int)
-    method.add_argument("--gnt-sigma", type=float)
-    method.add_argument("--gnt-p-clean", type=float)
-    method.add_argument("--cat-eta", type=float)
-    method.add_argument("--cat-eps-max", type=float)
-    method.add_argument("--cat-smoothing", type=float)
-    method.add_argument("--annotator-noise", type=float, help="probability an oracle answer is off by one grid step")
-    method.add_argument("--eval-every", type=int)
+    method.add_argument("--method", choices=(*METHODS, "all"), help="level policy, or `all` for the five (default: all)")
+    method.add_argument("--strategy", choices=STRATEGIES, help="how a round picks its queries (default: conformity)")
+    method.add_argument("--mode", choices=MODES, help="synchronous: training waits for each round's answers; continuous: it goes on")
+    for flag, kind, text in NUMBER_OPTIONS:
+        method.add_argument(flag, type=kind, help=text)
     method.add_argument("--propagate", choices=PROPAGATIONS,
                         help="after each round predict levels of unanswered examples: per class or from the learner's nearest neighbours (default none: the paper)")
     method.add_argument("--idle-finish-s", type=float, help="continuous mode with an expert (GUI): idle seconds that start the final epochs")
-    method.add_argument("--oracle-recipe", choices=ORACLE_RECIPES,
+    method.add_argument("--oracle-recipe", choices=RECIPES,
                         help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
-    method.add_argument("--oracle-tau", type=float, help="perceptual expert: similarity threshold τ (default fitted: 0.9227)")
-    method.add_argument("--oracle-blur", type=float, help="perceptual expert: blur of the eye in pixels (default 1)")
-    method.add_argument("--reference-epochs", type=int, help="noise-reference expert: epochs of the reference model")
     method.add_argument("--no-suite", action="store_true", help="skip the corruption suite (All is reported as missing)")
     return p
 
@@ -87,7 +115,7 @@ SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
     "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
-    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate",
+    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "precision",
 )
 
 

@@ -5,20 +5,33 @@ Default: the platform's user cache folder; `AQPL_CACHE_DIR` overrides it (tests,
 
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
 import torch
 
+from app.engine.errors import AQPLError
+
 
 def cache_dir(*parts: str) -> Path:
-    root = Path(os.environ.get("AQPL_CACHE_DIR") or platformdirs.user_cache_dir("aqpl-studio"))
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    given = os.environ.get("AQPL_CACHE_DIR")
+    root = Path(given or platformdirs.user_cache_dir("aqpl-studio"))
+    return make_cache_folder(root.joinpath(*parts))
+
+
+def make_cache_folder(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only home, a cache on a full or missing disk
+        raise AQPLError(
+            f"cannot create the cache folder {path} ({exc.strerror or exc}): set AQPL_CACHE_DIR to a "
+            "writable folder, e.g. AQPL_CACHE_DIR=/tmp/aqpl-cache"
+        ) from None
     return path
 
 
-def fingerprint(*items) -> str:
+def fingerprint(*items, length: int = 16) -> str:
     """A short stable key: tensors by content, everything else by repr."""
     digest = hashlib.sha1()
     for item in items:
@@ -27,7 +40,18 @@ def fingerprint(*items) -> str:
             digest.update(item.contiguous().cpu().numpy().tobytes())
         else:
             digest.update(repr(item).encode())
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:length]
+
+
+def load_entry(path: Path, key: str):
+    """`torch.load(path)[key]`, or None when the entry is absent; a broken file is removed (it is rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path)[key]
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
 
 
 def atomic_save(obj, path: Path) -> None:
@@ -35,3 +59,15 @@ def atomic_save(obj, path: Path) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+@contextmanager
+def building(folder: Path, name: str):
+    """One builder per cache entry across processes (parallel sweeps, DDP ranks, a second
+    window): the caller re-checks the cache inside, since the entry may have appeared while
+    it waited. The lock file lives beside the entry and is never removed (removing it would
+    let a waiter and a newcomer lock different files)."""
+    from app.engine.project.lock import exclusive  # lazy: the project package imports this module
+
+    with exclusive(Path(folder) / f".{name}.lock"):
+        yield

@@ -5,6 +5,7 @@ against σ for every level of the grid, fixed noise seeds)."""
 
 import torch
 
+from app.engine import distributed
 from app.engine.data.dataset import to_float
 from app.engine.perturb import perturb_examples
 
@@ -21,15 +22,18 @@ def predict(model, images: torch.Tensor, device, level: float | torch.Tensor = 0
     was_training = model.training
     model.eval()
     out = []
-    for start in range(0, len(images), batch_size):
-        x = to_float(images[start : start + batch_size].to(device, non_blocking=True))
+    group = distributed.active()  # one rank of a distributed run: predict its chunk, gather the rest
+    lo, hi = group.chunk(len(images)) if group is not None else (0, len(images))
+    for start in range(lo, hi, batch_size):
+        x = to_float(images[start : min(start + batch_size, hi)].to(device, non_blocking=True))
         batch_level = level[start : start + len(x)].to(device) if torch.is_tensor(level) else level
         if torch.is_tensor(batch_level) or batch_level > 0:
-            ids = torch.arange(start, start + len(x), device=device)
+            ids = torch.arange(start, start + len(x), device=device)  # global indices: the same noise as one process
             x = perturb_examples(x, ids, batch_level, CURVE_SEED)
         out.append(model(x).argmax(1).cpu())
     model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+    predicted = torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+    return torch.cat(group.gather(predicted)) if group is not None else predicted
 
 
 def accuracy(model, images, labels, device, level: float | torch.Tensor = 0.0) -> float:

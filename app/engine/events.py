@@ -5,11 +5,21 @@ here knows Qt.
 """
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """What the trainer is doing (StrEnum: the trainer may pass the plain names)."""
+
+    TRAIN = "train"
+    QUERY = "query"  # scoring the pool and picking a round's queries
+    WAITING = "waiting"  # synchronous mode: the round's answers are not all in
+    EVAL = "eval"
 
 
 @dataclass
 class Progress:
-    phase: str  # "train", "query", "waiting", "eval"
+    phase: Phase
     epoch: int  # 1-based epoch in progress
     epochs: int
     batch: int  # batches done in this epoch
@@ -28,6 +38,9 @@ class Progress:
     budget: int = 0
     answers_per_min: float | None = None
     idle_left_s: float | None = None  # extending: seconds without an answer before the final phase
+
+    def __post_init__(self):
+        self.phase = Phase(self.phase)  # an unknown name fails here, not in a comparison elsewhere
 
 
 @dataclass

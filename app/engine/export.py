@@ -1,9 +1,12 @@
 """Export a trained model as a `torch.export` program (.pt2): loadable with `torch.export.load`
 alone, without this project's code (TorchScript is deprecated in this torch)."""
 
+import io
 from pathlib import Path
 
 import torch
+
+from app.engine.atomic import replace_atomically, write_bytes_atomically
 
 
 def export_program(model: torch.nn.Module, example: torch.Tensor, path: Path) -> Path:
@@ -15,8 +18,11 @@ def export_program(model: torch.nn.Module, example: torch.Tensor, path: Path) ->
     batch = torch.export.Dim("batch", min=1, max=65536)
     program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.export.save(program, path)
-    return path
+    # Serialised in memory, written by Python: torch's own file writer aborts the whole process
+    # on a full disk or a path it cannot encode, instead of raising.
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    return write_bytes_atomically(path, buffer.getvalue())
 
 
 def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> Path:
@@ -29,8 +35,7 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> Pa
         example = example.expand(2, *example.shape[1:]).contiguous()
     batch = torch.export.Dim("batch", min=1, max=65536)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        model, (example,), str(path), dynamo=True, dynamic_shapes=({0: batch},),
+    return replace_atomically(path, lambda tmp: torch.onnx.export(
+        model, (example,), str(tmp), dynamo=True, dynamic_shapes=({0: batch},),
         input_names=["images"], output_names=["logits"], external_data=False, verbose=False,
-    )
-    return path
+    ))

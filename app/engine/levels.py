@@ -1,5 +1,6 @@
 """The level table: every training example's current perturbation level, where it came from,
-the ceiling adaptation may not cross, and the history of the expert's changes (for undo)."""
+the ceiling adaptation may not cross, and the history of the expert's changes (for undo; it
+follows the query book, see app/engine/answers.py)."""
 
 from dataclasses import asdict, dataclass
 from enum import IntEnum
@@ -36,10 +37,6 @@ class LevelTable:
 
     def __len__(self) -> int:
         return len(self.level)
-
-    @property
-    def expert_mask(self) -> torch.Tensor:
-        return self.source == Source.EXPERT
 
     def adapt(self, ids: torch.Tensor, new_levels: torch.Tensor) -> None:
         """CAT's increases: mark changed, non-expert entries as adapted."""
@@ -105,8 +102,3 @@ class LevelTable:
         self.source = state["source"].clone()
         self.cap = state["cap"].clone()
         self.history = [ExpertChange(**c) for c in state["history"]]
-
-    def rows(self, labels: torch.Tensor):
-        """(example_id, label, level, source, cap) for CSV export."""
-        for i in range(len(self.level)):
-            yield i, int(labels[i]), float(self.level[i]), Source(int(self.source[i])).name.lower(), float(self.cap[i])

@@ -4,6 +4,9 @@ A policy decides, for each batch, the level every example is trained at (and CAT
 label smoothing); the AQPL variants also say how an expert's answer changes the table.
 """
 
+from functools import partial
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -16,7 +19,6 @@ class LevelPolicy:
     """Standard training: every level is 0."""
 
     uses_queries = False
-    smooths_labels = False
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -72,8 +74,6 @@ class CATPolicy(LevelPolicy):
     correctly; clip to the example's cap (ε_max, or the expert's answer under AQPL-CAT).
     Labels are smoothed with the level: ỹ = (1 − cε)·onehot(y) + cε/K."""
 
-    smooths_labels = True
-
     def __init__(self, settings: Settings, uses_queries: bool = False):
         super().__init__(settings)
         self.uses_queries = uses_queries
@@ -120,12 +120,16 @@ class CATPolicy(LevelPolicy):
         return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
 
 
+# The registry of methods: name → policy factory. The command line's choices, the GUI's combo
+# box, `Settings.validate()` and `--method all` (in this order) read it.
+METHODS: dict[str, Callable[[Settings], LevelPolicy]] = {
+    "standard": LevelPolicy,
+    "gnt": GNTPolicy,
+    "cat": CATPolicy,
+    "aqpl-gnt": partial(GNTPolicy, uses_queries=True),
+    "aqpl-cat": partial(CATPolicy, uses_queries=True),
+}
+
+
 def make_policy(settings: Settings) -> LevelPolicy:
-    method = settings.method
-    if method == "standard":
-        return LevelPolicy(settings)
-    if method in ("gnt", "aqpl-gnt"):
-        return GNTPolicy(settings, uses_queries=method == "aqpl-gnt")
-    if method in ("cat", "aqpl-cat"):
-        return CATPolicy(settings, uses_queries=method == "aqpl-cat")
-    raise ValueError(method)  # Settings.validate() rejects unknown names first
+    return METHODS[settings.method](settings)  # Settings.validate() rejects unknown names first

@@ -19,6 +19,7 @@ Pure functions of tensors; the trainer applies the predictions through the level
 import torch
 from torch import nn
 
+PROPAGATIONS = ("none", "class", "neighbours")
 NEIGHBOURS = 10  # enough answers to average one annotator's one-step slips away, few enough to stay local
 CHUNK = 4096
 

@@ -1,9 +1,13 @@
-"""Budget and queue bookkeeping for query rounds: an example is asked at most once."""
+"""Budget and queue bookkeeping for query rounds: an example is asked at most once.
+
+The book is the training thread's copy of the expert's answers; app/engine/answers.py says
+how it follows the answers database."""
 
 from collections import OrderedDict
 
 import torch
 
+from app.engine.answers import ExampleState
 from app.engine.events import Query
 
 
@@ -34,6 +38,16 @@ class QueryBook:
         if asked:
             mask[torch.tensor(asked, dtype=torch.long)] = False
         return torch.nonzero(mask).flatten()
+
+    def state_of(self, example_id: int) -> tuple[ExampleState, float | None]:
+        """(state, level): the level for an answered example, else None."""
+        if example_id in self.answered:
+            return ExampleState.ANSWERED, self.answered[example_id]
+        if example_id in self.skipped:
+            return ExampleState.SKIPPED, None
+        if example_id in self.pending:
+            return ExampleState.PENDING, None
+        return ExampleState.UNKNOWN, None
 
     def issue(self, queries: list[Query]) -> None:
         for query in queries:

@@ -8,6 +8,7 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
+from app.engine.atomic import replace_atomically, write_text_atomically
 from app.engine.trainer import RunResult
 
 ROWS = ("clean", "gaussian", "all", "conform")
@@ -38,6 +39,18 @@ def summarise(results: dict[str, list[RunResult]]) -> dict:
         entry["suite_source"] = runs[0].suite_source
         summary[method] = entry
     return summary
+
+
+def _missing_for_nan(value):
+    """JSON has no NaN (Python writes a bare `NaN` that strict readers refuse): a value that
+    could not be measured is written as null, i.e. missing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _missing_for_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_missing_for_nan(v) for v in value]
+    return value
 
 
 def _cell(stat: dict | None) -> str:
@@ -92,7 +105,7 @@ def plot_curves(summary: dict, path: Path, title: str) -> Path:
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    replace_atomically(path, fig.savefig)
     plt.close(fig)
     return path
 
@@ -106,7 +119,6 @@ def write_reports(results: dict[str, list[RunResult]], out: Path, settings: dict
             method: {**summary[method], "runs": [asdict(r) for r in runs]} for method, runs in results.items()
         },
     }
-    (out / "results.json").write_text(json.dumps(payload, indent=2))
     any_run = next(iter(results.values()))[0]
     lines = [
         f"# AQPL results: {dataset}",
@@ -122,6 +134,8 @@ def write_reports(results: dict[str, list[RunResult]], out: Path, settings: dict
         "",
         "Settings: `" + json.dumps(settings) + "`",
     ]
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    write_text_atomically(out / "results.md", "\n".join(lines) + "\n")
     plot_curves(summary, out / "curves.png", f"Robustness curves: {dataset}")
+    # results.json last: it marks the folder's summary as complete
+    write_text_atomically(out / "results.json", json.dumps(_missing_for_nan(payload), indent=2, allow_nan=False))
     return summary

@@ -9,10 +9,24 @@ the utilities can be plotted.
 """
 
 import math
+from typing import Callable
 
 import torch
 
-from app.engine.settings import STRATEGIES
+# The registry of strategies: name → function(probs, b, generator, target_entropy) →
+# (positions, utilities), with 0 < b ≤ pool size. The command line, the GUI and
+# Settings.validate() read the names.
+STRATEGIES: dict[str, Callable] = {}
+
+
+def strategy(name: str):
+    """Register a strategy under `name` (as torchvision's `register_model`)."""
+
+    def register(function):
+        STRATEGIES[name] = function
+        return function
+
+    return register
 
 
 def normalised_entropy(probs: torch.Tensor) -> torch.Tensor:
@@ -53,21 +67,40 @@ def select(strategy: str, probs: torch.Tensor, b: int, generator: torch.Generato
     b = min(b, n)
     if b <= 0:
         return torch.empty(0, dtype=torch.long), torch.empty(n)
-    if strategy == "conformity":
-        # Two-sided (METHOD.md): more uncertainty than the target's suggests an excessive level,
-        # the least a deficient one; half the batch from each end.
-        u = conformity(probs, target_entropy)
-        order = torch.argsort(u, descending=True, stable=True)
-        high = b - b // 2
-        picked = torch.cat((order[:high], order[n - b // 2 :] if b // 2 else order[:0]))
-        return picked, u
-    mean_probs = probs.mean(0) if probs.ndim == 3 else probs
-    if strategy == "max-entropy":
-        h = normalised_entropy(mean_probs)
-        return torch.argsort(h, descending=True, stable=True)[:b], h
-    if strategy == "margin":
-        m = margin(mean_probs)
-        return torch.argsort(m, stable=True)[:b], 1.0 - m
-    if strategy == "random":
-        return torch.randperm(n, generator=generator)[:b], torch.zeros(n)
-    raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    return STRATEGIES[strategy](probs, b, generator, target_entropy)
+
+
+@strategy("conformity")
+def two_sided_conformity(probs, b: int, generator=None, target_entropy=None):
+    # Two-sided (METHOD.md): more uncertainty than the target's suggests an excessive level,
+    # the least a deficient one; half the batch from each end.
+    n = probs.shape[-2]
+    u = conformity(probs, target_entropy)
+    order = torch.argsort(u, descending=True, stable=True)
+    high = b - b // 2
+    picked = torch.cat((order[:high], order[n - b // 2 :] if b // 2 else order[:0]))
+    return picked, u
+
+
+@strategy("random")
+def at_random(probs, b: int, generator=None, target_entropy=None):
+    n = probs.shape[-2]
+    return torch.randperm(n, generator=generator)[:b], torch.zeros(n)
+
+
+@strategy("max-entropy")
+def max_entropy(probs, b: int, generator=None, target_entropy=None):
+    h = normalised_entropy(_mean_over_draws(probs))
+    return torch.argsort(h, descending=True, stable=True)[:b], h
+
+
+@strategy("margin")
+def smallest_margin(probs, b: int, generator=None, target_entropy=None):
+    m = margin(_mean_over_draws(probs))
+    return torch.argsort(m, stable=True)[:b], 1.0 - m
+
+
+def _mean_over_draws(probs: torch.Tensor) -> torch.Tensor:
+    return probs.mean(0) if probs.ndim == 3 else probs

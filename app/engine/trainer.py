@@ -3,17 +3,20 @@ query rounds mixed in.
 
 `Trainer.steps()` is a generator that yields after every batch (and while it waits for
 answers), so whoever drives it (the command line, the GUI's worker thread) can pause, stop
-early or cancel between batches. Answers arrive through `submit_answer` / `submit_skip` /
-`submit_undo` from any thread and are applied at the next batch.
+early or cancel between batches. The trainer is the AnswerSink: answers arrive through
+`submit` from any thread and are applied at the next batch (app/engine/answers.py).
 """
 
 import math
 import queue
+import threading
 import time
 from dataclasses import dataclass, field
 
 import torch
 
+from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check, state_after
+from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
 from app.engine.evaluate import accuracy, robustness_curve, suite_scores
@@ -83,6 +86,8 @@ class Trainer:
 
         torch.manual_seed(settings.seed)  # model initialisation
         self.model = build(settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size).to(self.device)
+        self.model = accel.prepare_model(self.model, self.device)  # GPU layout (app/engine/accel.py)
+        self.autocast_dtype = accel.autocast_dtype(self.device, settings.precision)
         self.batches = math.ceil(len(dataset.train_x) / settings.batch_size)
         self.total_steps = settings.epochs * self.batches
         self.optimizer = torch.optim.SGD(
@@ -109,12 +114,20 @@ class Trainer:
         self.train_y = dataset.train_y.to(self.device)
         self.image_shape = tuple(dataset.train_x.shape[1:])
 
+        # Distributed training (app/engine/distributed.py) sets these two: the rank's group,
+        # and the DDP wrapper that the training forward goes through.
+        self.group = None
+        self.train_forward = self.model
+
         self.epoch = 0  # epochs completed
         self.step = 0
         self.round = 0  # query rounds started
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
-        self.inbox: queue.Queue = queue.Queue()
+        self.inbox: queue.Queue = queue.Queue()  # (sequence, Message), drained before each batch
+        self._answer_lock = threading.Lock()  # submit's check → store → enqueue is one step
+        self._in_flight: dict[int, tuple[ExampleState, int]] = {}  # submitted, not applied: (state, sequence)
+        self._sequence = 0
         self.propagated = 0  # examples the last propagation set
         self._pool_features = None  # (pool ids, clean features) from the last scoring pass
         self._stop = False
@@ -123,29 +136,55 @@ class Trainer:
         self._last_progress = 0.0
         self.result: RunResult | None = None
 
-    # -- answers from any thread --------------------------------------------------------
+    # -- the answer path (app/engine/answers.py): any thread ------------------------------------
+    def submit(self, message: Message) -> None:
+        """AnswerSink: validate, then store durably, then hand to the training thread. Raises
+        AnswerRejected (nothing is written) or the store's AQPLError (disk full, ...)."""
+        with self._answer_lock:
+            check(message, self._expected_state(message.example_id), self.settings.grid)
+            if isinstance(message, Undo):
+                self.store.record_undo(message.example_id)
+            else:
+                self.store.record_answer(self._record(message))
+            self._enqueue(message)
+
     def submit_answer(self, example_id: int, level: float, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        """Record the answer durably, then hand it to the training thread."""
-        query = self.book.pending.get(example_id)
-        record = AnswerRecord(
-            example_id=int(example_id), level=float(level), grid=list(self.settings.grid),
-            noise_seed=self.noise_seed, time_taken_s=time_taken_s, wall_time=time.time(),
-            round=query.round if query else self.round, step=self.step, source=source,
-        )
-        self.store.record_answer(record)
-        self.inbox.put(("answer", int(example_id), float(level)))
+        self.submit(Answer(int(example_id), float(level), time_taken_s, source))
 
     def submit_skip(self, example_id: int, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        record = AnswerRecord(
-            example_id=int(example_id), level=None, grid=list(self.settings.grid), noise_seed=self.noise_seed,
-            time_taken_s=time_taken_s, wall_time=time.time(), round=self.round, step=self.step, source=source,
-        )
-        self.store.record_answer(record)
-        self.inbox.put(("skip", int(example_id), None))
+        self.submit(Skip(int(example_id), time_taken_s, source))
 
     def submit_undo(self, example_id: int) -> None:
-        self.store.record_undo(int(example_id))
-        self.inbox.put(("undo", int(example_id), None))
+        self.submit(Undo(int(example_id)))
+
+    def hand_back(self, message: Message) -> None:
+        """A message the database already holds (an answer recovered after a crash): to the
+        training thread without validating or storing it again."""
+        with self._answer_lock:
+            self._enqueue(message)
+
+    def requeue(self, example_id: int) -> None:
+        """Put an example the book does not hold in the queue (recovery: it was asked after the
+        checkpoint the book came from)."""
+        self.book.issue([self._query_for(example_id)])
+
+    def _expected_state(self, example: int) -> ExampleState:
+        """The example's state once every message submitted so far is applied."""
+        in_flight = self._in_flight.get(example)
+        return in_flight[0] if in_flight else self.book.state_of(example)[0]
+
+    def _enqueue(self, message: Message) -> None:
+        self._sequence += 1
+        self._in_flight[message.example_id] = (state_after(message), self._sequence)
+        self.inbox.put((self._sequence, message))
+
+    def _record(self, message: Answer | Skip) -> AnswerRecord:
+        query = self.book.pending.get(message.example_id)  # None: pending again by an undo in flight
+        return AnswerRecord(
+            example_id=message.example_id, level=getattr(message, "level", None), grid=list(self.settings.grid),
+            noise_seed=self.noise_seed, time_taken_s=message.time_taken_s, wall_time=time.time(),
+            round=query.round if query else self.round, step=self.step, source=message.source,
+        )
 
     def stop_early(self) -> None:
         """Finish after the current batch, keep and evaluate the model."""
@@ -178,6 +217,8 @@ class Trainer:
             self._holding = self._extend_now()
             generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
             order = torch.randperm(len(self.train_x), generator=generator)
+            if self.group is not None:
+                generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
             loss_sum, loss_count = torch.zeros((), device=self.device), 0
             for batch in range(self.batches):
                 self._drain_inbox()
@@ -187,6 +228,8 @@ class Trainer:
                         self.total_steps -= self.batches - batch  # the extension epoch ends here
                         break
                 ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
+                if self.group is not None:
+                    ids = self.group.shard(ids)  # this rank's part of the global batch
                 loss = self._train_batch(ids.to(self.device), epoch, generator)
                 loss_sum += loss.detach()
                 loss_count += 1
@@ -197,8 +240,16 @@ class Trainer:
                 yield "batch"
                 if self._stop:
                     break
+            if self.group is not None:
+                self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
             if loss_count:
                 self.last_loss = float(loss_sum) / loss_count
+            if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
+                self._diverged = True  # said once: every later epoch would repeat it
+                self.callbacks.on_warning(
+                    f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
+                    f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
+                )
             if self._stop:
                 break
             self.epoch = epoch + 1
@@ -220,10 +271,11 @@ class Trainer:
         # from an epoch checkpoint sees the same noise. (Per-example hashed noise would cost ~15%
         # of a small CNN's step on the CPU; it is kept for what must not depend on batching.)
         noise = torch.randn(x.shape, generator=generator).to(self.device, non_blocking=True)
-        levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
-        x_train = perturb(x, levels, noise)
-        logits = self.model(x_train)
-        loss = self.policy.loss(logits, y, levels)
+        with accel.autocast(self.device, self.autocast_dtype):  # bf16 on CUDA by default; off on the CPU
+            levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
+            x_train = perturb(x, levels, noise)
+            logits = self.train_forward(x_train)
+            loss = self.policy.loss(logits, y, levels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -412,35 +464,38 @@ class Trainer:
         changed = False
         while True:
             try:
-                kind, example, level = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
+                sequence, message = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
             except queue.Empty:
                 break
             timeout = None  # wait only for the first message
-            changed |= self._apply(kind, example, level)
+            changed |= self.apply(message)
+            with self._answer_lock:  # applied: the book now says what the in-flight entry said
+                if self._in_flight.get(message.example_id, (None, None))[1] == sequence:
+                    del self._in_flight[message.example_id]
         if changed:
             self.callbacks.on_levels_changed()
 
-    def _apply(self, kind: str, example: int, level: float | None) -> bool:
-        if kind == "answer":
-            if self.book.answer(example, level) is None:
+    def apply(self, message: Message) -> bool:
+        """Training thread: bring the query book and the level table in line with a durable
+        message (from the inbox, or from recovery). Returns whether a level changed."""
+        example = message.example_id
+        if isinstance(message, Answer):
+            if self.book.answer(example, message.level) is None:
                 self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
                 return False
-            self.table.set_expert(example, level, self.step, self.policy.expert_cap(level))
+            self.table.set_expert(example, message.level, self.step, self.policy.expert_cap(message.level))
             return True
-        if kind == "skip":
+        if isinstance(message, Skip):
             self.book.skip(example)
             return False  # a skip leaves the level as it is
-        if kind == "undo":
-            restored_from_skip = example in self.book.skipped
-            query = self._query_for(example)
-            if query is None or not self.book.undo(example, query):
-                return False
-            if not restored_from_skip:
-                self.table.undo_expert(example)
-            return True
-        raise ValueError(kind)
+        restored_from_skip = example in self.book.skipped
+        if not self.book.undo(example, self._query_for(example)):
+            return False
+        if not restored_from_skip:
+            self.table.undo_expert(example)
+        return True
 
-    def _query_for(self, example: int) -> Query | None:
+    def _query_for(self, example: int) -> Query:
         label = int(self.dataset.train_y[example])
         return Query(
             example_id=example, label=label, class_name=self.dataset.classes[label],

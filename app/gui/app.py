@@ -49,7 +49,7 @@ def is_project(path: str) -> bool:
 
 def launch(overrides: dict, simulate_oracle: bool = False, project: str | None = None) -> int:
     from app.gui.main_window import MainWindow
-    from app.gui.prepare import SessionRequest
+    from app.gui.prepare import SessionRequest, gui_default
 
     app = application()
     window = MainWindow()
@@ -64,7 +64,7 @@ def launch(overrides: dict, simulate_oracle: bool = False, project: str | None =
         QTimer.singleShot(0, lambda: window.start_session(SessionRequest(overrides=overrides, project=project, watch=simulate_oracle)))
     elif simulate_oracle:
         QTimer.singleShot(0, lambda: window.start_session(SessionRequest(overrides=overrides, watch=True)))
-    elif overrides and overrides != {"dataset": "embedded"}:
+    elif overrides and overrides != {"dataset": gui_default("dataset")}:  # more than the command line's default
         QTimer.singleShot(0, lambda: window.new_session(prefill=overrides))
     quit_on_signals(window)
     return app.exec()

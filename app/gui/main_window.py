@@ -10,8 +10,7 @@ from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QToolBar
 
 from app.engine.device import describe, pick_device
-from app.engine.events import Progress
-from app.gui import session as states
+from app.engine.events import Phase, Progress
 from app.gui.background import BackgroundJob
 from app.gui.help_dialog import HelpDialog
 from app.gui.plots import PlotsPanel
@@ -22,13 +21,13 @@ from app.gui.session_dialog import SessionDialog
 from app.gui.settings_store import SettingsStore
 from app.gui.status_bar import TrainingStatusBar
 from app.gui.watch import WatchBot
-from app.gui.worker import Outcome
+from app.gui.worker import Outcome, RunState
 
 APP_NAME = "AQPL Studio"
 STATE_TEXT = {
-    states.PREPARING: "preparing", states.RUNNING: "training", states.PAUSED: "paused",
-    states.STOPPING: "stopping…", states.DONE: "done", states.STOPPED: "stopped early",
-    states.CANCELLED: "cancelled", states.FAILED: "failed",
+    RunState.PREPARING: "preparing", RunState.RUNNING: "training", RunState.PAUSED: "paused",
+    RunState.STOPPING: "stopping…", RunState.DONE: "done", RunState.STOPPED: "stopped early",
+    RunState.CANCELLED: "cancelled", RunState.FAILED: "failed",
 }
 
 
@@ -159,11 +158,11 @@ class MainWindow(QMainWindow):
         self.open_action.setEnabled(not active)
         self.recent_menu.setEnabled(not active)
         self.start_action.setEnabled(not active)
-        self.pause_action.setEnabled(state in (states.RUNNING, states.PAUSED))
-        self.pause_action.setText("Resume" if state == states.PAUSED else "Pause")
-        self.stop_action.setEnabled(state in (states.RUNNING, states.PAUSED))
+        self.pause_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
+        self.pause_action.setText("Resume" if state == RunState.PAUSED else "Pause")
+        self.stop_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
         trainer = self.session.trainer if self.session is not None else None
-        self.finish_action.setEnabled(state in (states.RUNNING, states.PAUSED) and trainer is not None and trainer.paced
+        self.finish_action.setEnabled(state in (RunState.RUNNING, RunState.PAUSED) and trainer is not None and trainer.paced
                                       and not trainer.pace.finish_requested and not trainer.finishing)
         self.cancel_action.setEnabled(active and not self.session.worker.cancelled)
         self.export_action.setEnabled(not active and self.last_project is not None)
@@ -191,7 +190,7 @@ class MainWindow(QMainWindow):
         """F5: resume the last project when it did not finish, else a new session."""
         if self.session is not None and self.session.active:
             return
-        if self.last_project and (self.last_outcome is None or self.last_outcome.status in (states.CANCELLED, states.FAILED)):
+        if self.last_project and (self.last_outcome is None or self.last_outcome.status in (RunState.CANCELLED, RunState.FAILED)):
             self.open_project(self.last_project)
         else:
             self.new_session()
@@ -228,7 +227,7 @@ class MainWindow(QMainWindow):
     def toggle_pause(self) -> None:
         if self.session is None:
             return
-        if self.session.state == states.PAUSED:
+        if self.session.state == RunState.PAUSED:
             self.session.resume()
         else:
             self.session.pause()
@@ -251,7 +250,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_state(self, state: str) -> None:
         self.status.set_state(STATE_TEXT.get(state, state))
-        if state == states.STOPPING and self.panel.accepting:
+        if state == RunState.STOPPING and self.panel.accepting:
             self.panel.finish("Stopping training …")
         self._update_actions()
 
@@ -283,7 +282,7 @@ class MainWindow(QMainWindow):
         self.status.set_progress(progress)
         if isinstance(progress, Progress):
             self.plots.add_progress(progress)
-            if progress.phase == "eval" and progress.final and self.panel.accepting:
+            if progress.phase == Phase.EVAL and progress.final and self.panel.accepting:
                 # Answers from now on could no longer change training: stop asking.
                 self.panel.finish("Training is done; the final evaluation is running …")
             elif progress.pace == "finishing" and self.panel.accepting and self.panel.empty_text != FINAL_EPOCHS_TEXT:
@@ -302,15 +301,15 @@ class MainWindow(QMainWindow):
         self.last_outcome = outcome
         self._stop_watch_bot()
         result = outcome.result
-        if outcome.status in (states.DONE, states.STOPPED) and result is not None:
+        if outcome.status in (RunState.DONE, RunState.STOPPED) and result is not None:
             def pct(value):
                 return "missing" if value is None else f"{value:.1f} %"
 
             summary = (f"clean {pct(result.clean)} · Gaussian {pct(result.gaussian)} · All {pct(result.all)} · "
                        f"{result.queries_used} answers")
-            self.status.set_finished(f"{'done' if outcome.status == states.DONE else 'stopped early'}: {summary}")
+            self.status.set_finished(f"{'done' if outcome.status == RunState.DONE else 'stopped early'}: {summary}")
             self.panel.finish(f"Training finished: {summary}.")
-        elif outcome.status == states.CANCELLED:
+        elif outcome.status == RunState.CANCELLED:
             saved = " Your answers are saved; Start (F5) resumes the project." if self.last_project else ""
             self.status.set_finished("cancelled")
             self.panel.finish(f"Training was cancelled.{saved}")

@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from app.engine.events import Metrics, Progress
+from app.engine.events import Metrics, Phase, Progress
 from app.gui import theme
 from app.gui.level_histogram import LevelHistogram
 from app.gui.plot_style import make_plot
@@ -153,7 +153,7 @@ class LossPlot:
         self.dirty = False
 
     def add(self, progress: Progress) -> None:
-        if progress.loss is None or progress.phase != "train" or (self.steps and progress.step <= self.steps[-1]):
+        if progress.loss is None or progress.phase != Phase.TRAIN or (self.steps and progress.step <= self.steps[-1]):
             return
         epoch, batch, mean = progress.epoch, progress.batch, progress.loss
         if self._last is not None and self._last[0] == epoch and self._last[1] < batch:

@@ -13,11 +13,12 @@ from pathlib import Path
 from app.engine.data import Dataset, load_dataset
 from app.engine.errors import SettingsError
 from app.engine.events import Callbacks, Metrics
-from app.engine.settings import Settings, defaults_for
+from app.engine.settings import Settings, defaults_for, load_defaults
 
-# What the desktop app changes from the headless defaults: the expert answers while training
-# runs (METHOD.md, continuous mode), so nobody waits.
-GUI_DEFAULTS = {"mode": "continuous"}
+
+def gui_default(name: str):
+    """A family-independent default of the desktop app (resources/defaults.toml, [common] + [gui])."""
+    return load_defaults("gray", gui=True)[name]
 
 
 class Cancelled(Exception):
@@ -39,7 +40,7 @@ class SessionRequest:
         if self.open_existing:
             return f"project {self.project}"
         o = self.overrides
-        return f"{o.get('method', 'aqpl-cat')} on {o.get('dataset', 'embedded')}"
+        return f"{o.get('method') or gui_default('method')} on {o.get('dataset') or gui_default('dataset')}"
 
 
 @dataclass
@@ -60,7 +61,8 @@ class PreparedSession:
 def default_project_folder(root: Path, overrides: dict) -> Path:
     """A new, unique folder per session, named so a person can tell projects apart."""
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    name = f"{overrides.get('dataset', 'embedded')}-{overrides.get('method', 'aqpl-cat')}-{stamp}"
+    dataset, method = overrides.get("dataset") or gui_default("dataset"), overrides.get("method") or gui_default("method")
+    name = f"{dataset}-{method}-{stamp}"
     path = root / name
     suffix = 1
     while path.exists():
@@ -70,12 +72,12 @@ def default_project_folder(root: Path, overrides: dict) -> Path:
 
 
 def settings_for(family: str, overrides: dict) -> Settings:
-    """GUI defaults under the caller's overrides; raises SettingsError on bad values."""
-    values = {**GUI_DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}}
+    """The family's GUI defaults under the caller's overrides; raises SettingsError on bad values."""
+    values = {k: v for k, v in overrides.items() if v is not None}
     if values.get("method") == "all":
         raise SettingsError("method 'all' runs five trainings and needs no expert: run it headless (python -m app --simulate-oracle)")
     try:
-        return defaults_for(family, **values).validate()
+        return defaults_for(family, gui=True, **values).validate()
     except TypeError as exc:  # an override that is no setting
         raise SettingsError(f"unknown setting in {sorted(values)}: {exc}") from None
 
@@ -105,8 +107,8 @@ def prepare_session(request: SessionRequest, callbacks: Callbacks, report=None, 
             project.close()
             raise
     else:
-        overrides = {**GUI_DEFAULTS, **request.overrides}
-        name = overrides.get("dataset", "embedded")
+        overrides = request.overrides
+        name = overrides.get("dataset") or gui_default("dataset")
         report(f"loading dataset {name}", 0, 0)
         dataset = request.dataset or load_dataset(name, overrides.get("data_dir"), overrides.get("image_size"))
         settings = settings_for(dataset.family, overrides)

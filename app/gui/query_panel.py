@@ -3,8 +3,9 @@
 The example is shown with one noise pattern scaled to every level of the grid (the paper's
 query type); the expert picks the largest level at which it is still recognisable as its class
 by click, by number key (0-9 pick candidates 0-9), or with the arrow keys and Enter. Backspace
-undoes (unlimited), Shift+Backspace redoes, S skips. Answers go straight to the sink (the
-trainer: thread-safe, stored durably when a project is open); the panel keeps its own queue.
+undoes (unlimited), Shift+Backspace redoes, S skips. Answers go straight to the sink (an
+`AnswerSink`, the trainer: thread-safe, stored durably when a project is open, see
+app/engine/answers.py); the panel keeps its own queue.
 """
 
 import math
@@ -16,20 +17,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.data.dataset import to_float
+from app.engine.answers import Answer, AnswerSink, Skip, Undo
 from app.engine.errors import AQPLError
 from app.engine.events import Query
 from app.engine.perturb import candidate_images
 from app.gui.candidate_tile import SPACING, CandidateTile, best_layout, tile_size
 from app.gui.predictions import Predictor
 from app.gui.qimage import to_qimage
-from app.gui.query_queue import Answer, QueryQueue
+from app.gui.query_queue import GivenAnswer, QueryQueue
 
 DIGIT_KEYS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(10)}
 
 
 class QueryPanel(QFrame):
-    answered = Signal(object)  # Answer, after the sink accepted it
-    undone = Signal(object)  # Answer taken back
     query_shown = Signal(object)  # Query now on screen (None: queue empty)
     predictions_toggled = Signal(bool)
     failed = Signal(str)  # an answer the sink refused (e.g. the project's disk is full)
@@ -39,7 +39,7 @@ class QueryPanel(QFrame):
         self.setObjectName("card")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.queue = QueryQueue()
-        self.sink = None  # submit_answer / submit_skip / submit_undo: the trainer
+        self.sink: AnswerSink | None = None  # the trainer
         self.dataset = None
         self.budget = 0
         self.answered_before = 0
@@ -96,7 +96,7 @@ class QueryPanel(QFrame):
         outer.addWidget(self.status)
 
     # -- session wiring --------------------------------------------------------------------------
-    def attach(self, sink, dataset, settings, budget: int, answered_before: int = 0) -> None:
+    def attach(self, sink: AnswerSink, dataset, settings, budget: int, answered_before: int = 0) -> None:
         """A session's trainer is ready: answers go to it from now on."""
         self.queue.clear()
         self.sink, self.dataset = sink, dataset
@@ -151,49 +151,40 @@ class QueryPanel(QFrame):
             return False
         taken = self.queue.elapsed()
         try:  # stored durably first: only then does the panel move on
-            if level is None:
-                self.sink.submit_skip(query.example_id, taken, source=source)
-            else:
-                self.sink.submit_answer(query.example_id, float(level), taken, source=source)
+            message = Skip(query.example_id, taken, source) if level is None else Answer(query.example_id, float(level), taken, source)
+            self.sink.submit(message)
         except AQPLError as exc:
             self.failed.emit(str(exc))
             return False
-        answer = self.queue.answer(level, source, taken)
-        self.answered.emit(answer)
+        self.queue.answer(level, source, taken)
         self._show_current()
         return True
 
     def skip(self) -> bool:
         return self.answer_level(None)
 
-    def undo(self) -> Answer | None:
+    def undo(self) -> GivenAnswer | None:
         if not self.accepting or not self.queue.done:
             return None
         try:
-            self.sink.submit_undo(self.queue.done[-1].query.example_id)
+            self.sink.submit(Undo(self.queue.done[-1].query.example_id))
         except AQPLError as exc:
             self.failed.emit(str(exc))
             return None
         answer = self.queue.undo()
-        self.undone.emit(answer)
         self._show_current(select=answer.query.grid.index(answer.level) if answer.level in answer.query.grid else None)
         return answer
 
-    def redo(self) -> Answer | None:
+    def redo(self) -> GivenAnswer | None:
         if not self.accepting or not self.queue.undone:
             return None
         answer = self.queue.undone[-1]
-        example = answer.query.example_id
         try:
-            if answer.skipped:
-                self.sink.submit_skip(example, answer.time_taken_s, source=answer.source)
-            else:
-                self.sink.submit_answer(example, answer.level, answer.time_taken_s, source=answer.source)
+            self.sink.submit(answer.message())
         except AQPLError as exc:
             self.failed.emit(str(exc))
             return None
         self.queue.redo()
-        self.answered.emit(answer)
         self._show_current()
         return answer
 
@@ -357,9 +348,6 @@ class QueryPanel(QFrame):
             last = self.queue.done[-1]
             parts.append(f"last answer {last.time_taken_s:.1f} s")
         self.status.setText("  ·  ".join(parts) if self.sink is not None or self.queue.done else "")
-
-    def pending_count(self) -> int:
-        return len(self.queue)
 
 
 class _TileHost(QWidget):

@@ -1,6 +1,6 @@
 """The query panel's queue with unlimited undo and redo (plain Python, no Qt).
 
-The trainer keeps its own book; this mirrors what the expert sees: which query is shown, what
+The trainer keeps its own book (the answer path: app/engine/answers.py); this mirrors what the expert sees: which query is shown, what
 waits, and what can be undone. An undone answer goes back to the front of the queue (the
 trainer puts it back in its pending queue too) and can be redone until a new answer is given.
 """
@@ -9,11 +9,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from app.engine.answers import Answer, Message, Skip
 from app.engine.events import Query
 
 
 @dataclass
-class Answer:
+class GivenAnswer:
+    """An answer (or skip) on the panel's undo / redo stacks."""
+
     query: Query
     level: float | None  # None: skipped
     time_taken_s: float
@@ -23,12 +26,19 @@ class Answer:
     def skipped(self) -> bool:
         return self.level is None
 
+    def message(self) -> Message:
+        """What the trainer is sent for it (app/engine/answers.py)."""
+        example = self.query.example_id
+        if self.skipped:
+            return Skip(example, self.time_taken_s, self.source)
+        return Answer(example, float(self.level), self.time_taken_s, self.source)
+
 
 class QueryQueue:
     def __init__(self):
         self.waiting: deque[Query] = deque()
-        self.done: list[Answer] = []  # undo stack, latest last
-        self.undone: list[Answer] = []  # redo stack, latest last
+        self.done: list[GivenAnswer] = []  # undo stack, latest last
+        self.undone: list[GivenAnswer] = []  # redo stack, latest last
         self._known: set[int] = set()  # ids shown, waiting or answered: never shown twice
         self._shown_at = time.monotonic()
 
@@ -65,17 +75,17 @@ class QueryQueue:
     def elapsed(self) -> float:
         return time.monotonic() - self._shown_at
 
-    def answer(self, level: float | None, source: str = "expert", time_taken_s: float | None = None) -> Answer:
+    def answer(self, level: float | None, source: str = "expert", time_taken_s: float | None = None) -> GivenAnswer:
         if not self.waiting:
             raise IndexError("no query to answer")
         taken = self.elapsed() if time_taken_s is None else time_taken_s
-        answer = Answer(self.waiting.popleft(), level, taken, source)
+        answer = GivenAnswer(self.waiting.popleft(), level, taken, source)
         self.done.append(answer)
         self.undone.clear()  # a new answer ends the redo history
         self.mark_shown()
         return answer
 
-    def undo(self) -> Answer | None:
+    def undo(self) -> GivenAnswer | None:
         if not self.done:
             return None
         answer = self.done.pop()
@@ -84,7 +94,7 @@ class QueryQueue:
         self.mark_shown()
         return answer
 
-    def redo(self) -> Answer | None:
+    def redo(self) -> GivenAnswer | None:
         if not self.undone:
             return None
         answer = self.undone.pop()

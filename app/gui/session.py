@@ -1,31 +1,27 @@
 """One training run as the GUI sees it: the worker, its thread, and the run's state.
 
-Lives in the GUI thread. The worker's signals are re-emitted from here (queued across the
-thread boundary), so every widget slot runs in the GUI thread.
+Lives in the GUI thread and declares the run's signals; the worker emits them from the
+training thread, so every connected slot runs queued, in the GUI thread.
 """
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from app.gui.prepare import PreparedSession, SessionRequest
-from app.gui.worker import Outcome, TrainingWorker
+from app.gui.worker import ACTIVE, Outcome, RunState, TrainingWorker
 
-# States of a session, in the order they normally happen.
-PREPARING, RUNNING, PAUSED, STOPPING, DONE, STOPPED, CANCELLED, FAILED = (
-    "preparing", "running", "paused", "stopping", "done", "stopped", "cancelled", "failed",
-)
-ACTIVE = (PREPARING, RUNNING, PAUSED, STOPPING)
+PREPARING, RUNNING, PAUSED, STOPPING = RunState.PREPARING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING
 
 
 class TrainingSession(QObject):
-    state_changed = Signal(str)
-    ready = Signal(object)
-    progress = Signal(object)
-    metrics = Signal(object)
-    queries_ready = Signal(object)
-    levels_changed = Signal(object)
-    model_snapshot = Signal(object)
+    state_changed = Signal(str)  # RunState
+    ready = Signal(object)  # PreparedSession: the trainer exists, answers can be submitted
+    progress = Signal(object)  # Progress (engine) or Preparing
+    metrics = Signal(object)  # Metrics after each evaluation
+    queries_ready = Signal(object)  # list[Query] for the query panel
+    levels_changed = Signal(object)  # LevelSnapshot
+    model_snapshot = Signal(object)  # CPU state dict of the model, for the panel's predictions
     warning = Signal(str)
-    error = Signal(str)
+    error = Signal(str)  # one line for the user; never a traceback
     finished = Signal(object)  # Outcome, after the thread has ended
 
     def __init__(self, request: SessionRequest, parent=None):
@@ -36,19 +32,10 @@ class TrainingSession(QObject):
         self.outcome: Outcome | None = None
         self.thread = QThread()
         self.thread.setObjectName("aqpl-training")
-        self.worker = TrainingWorker(request)
+        self.worker = TrainingWorker(request, signals=self)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
-        queued = Qt.ConnectionType.QueuedConnection
-        self.worker.ready.connect(self._on_ready, queued)
-        self.worker.progress.connect(self.progress, queued)
-        self.worker.metrics.connect(self.metrics, queued)
-        self.worker.queries_ready.connect(self.queries_ready, queued)
-        self.worker.levels_changed.connect(self.levels_changed, queued)
-        self.worker.model_snapshot.connect(self.model_snapshot, queued)
-        self.worker.warning.connect(self.warning, queued)
-        self.worker.error.connect(self.error, queued)
-        self.worker.finished.connect(self._on_worker_finished, queued)
+        self.ready.connect(self._on_ready, Qt.ConnectionType.QueuedConnection)  # first: before any view hears of it
         self.thread.finished.connect(self._on_thread_finished)
 
     # -- what the user does ---------------------------------------------------------------------
@@ -102,32 +89,18 @@ class TrainingSession(QObject):
     def trainer(self):
         return self.prepared.trainer if self.prepared is not None else None
 
-    @property
-    def project(self):
-        return self.prepared.project if self.prepared is not None else None
-
-    def wait(self, timeout_ms: int = 60_000) -> bool:
-        """Block until the thread has ended (tests, shutdown)."""
-        return self.thread.wait(timeout_ms)
-
     # -- from the worker ----------------------------------------------------------------------
     @Slot(object)
     def _on_ready(self, prepared: PreparedSession) -> None:
         self.prepared = prepared
         if self.state == PREPARING:
             self._set_state(RUNNING)
-        self.ready.emit(prepared)
-
-    @Slot(object)
-    def _on_worker_finished(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        self.thread.quit()
 
     @Slot()
     def _on_thread_finished(self) -> None:
         # The training thread is gone: nobody writes to the project any more.
         self.close_project()
-        outcome = self.outcome or Outcome(FAILED)
+        self.outcome = outcome = self.worker.outcome or Outcome(RunState.FAILED)
         self._set_state(outcome.status)
         self.worker.deleteLater()
         self.finished.emit(outcome)
@@ -136,7 +109,7 @@ class TrainingSession(QObject):
         if self.prepared is not None and self.prepared.project is not None:
             self.prepared.project.close()
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         if state != self.state or state == PREPARING:
             self.state = state
             self.state_changed.emit(state)

@@ -11,10 +11,13 @@ from PySide6.QtWidgets import (
 
 from app.engine.data import DATASETS
 from app.engine.errors import AQPLError, SettingsError
-from app.engine.settings import DEVICES, METHODS, MODES, STRATEGIES
+from app.engine.methods import METHODS
+from app.engine.settings import DEVICES, MODES, load_defaults
+from app.engine.strategies import STRATEGIES
 from app.gui import theme
-from app.gui.prepare import GUI_DEFAULTS, SessionRequest, default_project_folder, settings_for
-from models import MODELS
+from app.gui.prepare import SessionRequest, default_project_folder, settings_for
+from models import MODEL_CHOICES
+from models.registry import AUTO
 
 DATASET_LABELS = {
     "embedded": "Embedded demo (Fashion-MNIST subset, 6,000 images)",
@@ -29,6 +32,7 @@ METHOD_LABELS = {
     "gnt": "GNT (no queries)", "standard": "Standard (clean training, no queries)",
 }
 COLOUR_DATASETS = ("cifar10", "tiny-imagenet")
+FAMILY_FREE = ("dataset", "method", "strategy", "mode", "budget", "device")
 SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
     "epochs": ("Epochs (continuous: the minimum)", 0, 1000),
     "queries_per_round": ("Queries per round", 0, 100_000),
@@ -61,11 +65,14 @@ class SessionDialog(QDialog):
         self.setWindowTitle("New session")
         self.project_root = project_root
         self.request: SessionRequest | None = None
-        initial = {**GUI_DEFAULTS, **(initial or {})}
+        # Only the settings every data family shares come prefilled; the others (epochs, grid,
+        # model) show "default" and follow the family of the dataset loaded.
+        family_free = {k: v for k, v in load_defaults("gray", gui=True).items() if k in FAMILY_FREE}
+        initial = {**family_free, **(initial or {})}
         layout = QVBoxLayout(self)
 
         form = QFormLayout()
-        self.dataset = self._combo(DATASETS, initial.get("dataset", "embedded"), DATASET_LABELS)
+        self.dataset = self._combo(DATASETS, initial["dataset"], DATASET_LABELS)
         self.data_dir = QLineEdit(initial.get("data_dir") or "")
         self.data_dir.setPlaceholderText("found automatically where possible")
         form.addRow("Dataset", self.dataset)
@@ -73,24 +80,24 @@ class SessionDialog(QDialog):
         self.image_size = QSpinBox(minimum=0, maximum=512, value=int(initial.get("image_size") or 0))
         self.image_size.setSpecialValueText("as stored")
         form.addRow("Image size (own images)", self.image_size)
-        self.method = self._combo(METHODS, initial.get("method", "aqpl-cat"), METHOD_LABELS)
+        self.method = self._combo(METHODS, initial["method"], METHOD_LABELS)
         form.addRow("Method", self.method)
-        self.strategy = self._combo(STRATEGIES, initial.get("strategy", "conformity"))
+        self.strategy = self._combo(STRATEGIES, initial["strategy"])
         form.addRow("Sampling strategy", self.strategy)
-        self.budget = QLineEdit(str(initial.get("budget", "5%")))
+        self.budget = QLineEdit(str(initial["budget"]))
         self.budget.setToolTip("Total questions: a count (300) or a share of the training set (5%)")
         form.addRow("Budget", self.budget)
         self.grid = QLineEdit(", ".join(f"{g:g}" for g in initial["grid"]) if initial.get("grid") else "")
         self.grid.setPlaceholderText("default: 0, 0.1, …, 1 (grayscale) or 0, 0.03, …, 0.3 (colour)")
         form.addRow("Candidate levels", self.grid)
-        self.mode = self._combo(MODES, initial.get("mode", "continuous"), {
+        self.mode = self._combo(MODES, initial["mode"], {
             "continuous": "Continuous: training goes on while you answer, until you finish",
             "synchronous": "Synchronous: training waits for each round (the paper's protocol)",
         })
         form.addRow("Mode", self.mode)
-        self.model = self._combo(MODELS, initial.get("model", "auto"), {"auto": "auto (by image size and colour)"})
+        self.model = self._combo(MODEL_CHOICES, initial.get("model", AUTO), {AUTO: "auto (by image size and colour)"})
         form.addRow("Model", self.model)
-        self.device = self._combo(DEVICES, initial.get("device", "auto"), {"auto": "auto (GPU if there is one)"})
+        self.device = self._combo(DEVICES, initial["device"], {"auto": "auto (GPU if there is one)"})
         form.addRow("Device", self.device)
         self.spins = {}
         for name in ("epochs", "queries_per_round"):

@@ -6,10 +6,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
-from app.engine.events import Progress
+from app.engine.events import Phase, Progress
 from app.gui.worker import Preparing
 
-PHASES = {"train": "", "query": "choosing queries", "eval": "evaluating", "waiting": "waiting for your answers"}
+PHASES = {Phase.TRAIN: "", Phase.QUERY: "choosing queries", Phase.EVAL: "evaluating", Phase.WAITING: "waiting for your answers"}
 
 
 def format_duration(seconds: float | None) -> str:

@@ -1,4 +1,4 @@
-"""The training worker: a QObject moved to a QThread, with a small fixed set of signals.
+"""The training worker: a QObject moved to a QThread; it emits the TrainingSession's signals.
 
 Everything slow happens here, never in the GUI thread: loading the dataset, preparing the
 simulated oracle, building the trainer, training and evaluating. The engine knows nothing of
@@ -16,9 +16,10 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Slot
 
 from app.engine.errors import AQPLError
 from app.engine.events import Callbacks
@@ -51,11 +52,27 @@ class LevelSnapshot:
     grid: list[float]
 
 
+class RunState(StrEnum):
+    """A session's states, in the order they normally happen; the last four are how it ended."""
+
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+    DONE = "done"
+    STOPPED = "stopped"  # early, evaluated
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+ACTIVE = (RunState.PREPARING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING)
+
+
 @dataclass
 class Outcome:
     """How the run ended: done, stopped (early, evaluated), cancelled, failed."""
 
-    status: str
+    status: RunState
     result: object | None = None
     message: str = ""
 
@@ -67,37 +84,32 @@ class WorkerCallbacks(Callbacks):
         self.worker = worker
 
     def on_progress(self, progress) -> None:
-        self.worker.progress.emit(progress)
+        self.worker.signals.progress.emit(progress)
 
     def on_metrics(self, metrics) -> None:
-        self.worker.metrics.emit(metrics)
+        self.worker.signals.metrics.emit(metrics)
         if self.worker.predictions_wanted:
             self.worker._snapshot_wanted.set()  # the model changed: the panel's copy is stale
 
     def on_queries(self, queries) -> None:
-        self.worker.queries_ready.emit(list(queries))
+        self.worker.signals.queries_ready.emit(list(queries))
 
     def on_levels_changed(self) -> None:
         self.worker._levels_dirty = True
 
     def on_warning(self, message: str) -> None:
-        self.worker.warning.emit(str(message))
+        self.worker.signals.warning.emit(str(message))
 
 
 class TrainingWorker(QObject):
-    ready = Signal(object)  # PreparedSession: the trainer exists, answers can be submitted
-    progress = Signal(object)  # Progress (engine) or Preparing
-    metrics = Signal(object)  # Metrics after each evaluation
-    queries_ready = Signal(object)  # list[Query] for the query panel
-    levels_changed = Signal(object)  # LevelSnapshot
-    model_snapshot = Signal(object)  # CPU state dict of the model, for the panel's predictions
-    warning = Signal(str)
-    error = Signal(str)  # one line for the user; never a traceback
-    finished = Signal(object)  # Outcome
+    """Emits on `signals`, the TrainingSession that declares them: it lives in the GUI thread,
+    so every connected slot (and plain function) runs there, queued."""
 
-    def __init__(self, request: SessionRequest):
+    def __init__(self, request: SessionRequest, signals: QObject):
         super().__init__()
         self.request = request
+        self.signals = signals
+        self.outcome: Outcome | None = None
         self.prepared: PreparedSession | None = None
         self.trainer = None
         self.predictions_wanted = False
@@ -141,29 +153,30 @@ class TrainingWorker(QObject):
     # -- the thread's work ---------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
-        outcome = Outcome("failed")
+        outcome = Outcome(RunState.FAILED)
         lower_thread_priority()
         route_warnings_to(self)
         try:
             outcome = self._run()
         except Cancelled:
-            outcome = Outcome("cancelled")
+            outcome = Outcome(RunState.CANCELLED)
         except AQPLError as exc:
-            outcome = Outcome("failed", message=str(exc))
-            self.error.emit(str(exc))
+            outcome = Outcome(RunState.FAILED, message=str(exc))
+            self.signals.error.emit(str(exc))
         except MemoryError:
             message = "out of memory: use a smaller batch size or a smaller dataset"
-            outcome = Outcome("failed", message=message)
-            self.error.emit(message)
+            outcome = Outcome(RunState.FAILED, message=message)
+            self.signals.error.emit(message)
         except Exception as exc:
             log = log_exception(exc, "training worker")
             first_line = (str(exc).splitlines() or [""])[0][:200]
             message = f"unexpected error in training: {type(exc).__name__}: {first_line} (details in {log})"
-            outcome = Outcome("failed", message=message)
-            self.error.emit(message)
+            outcome = Outcome(RunState.FAILED, message=message)
+            self.signals.error.emit(message)
         finally:
             route_warnings_to(None)
-            self.finished.emit(outcome)
+            self.outcome = outcome
+            QThread.currentThread().quit()  # the session hears of it when the thread has ended
 
     def _run(self) -> Outcome:
         callbacks = WorkerCallbacks(self)
@@ -171,9 +184,9 @@ class TrainingWorker(QObject):
         trainer = self.trainer = self.prepared.trainer
         if self._stop_early.is_set():
             trainer.stop_early()
-        self.ready.emit(self.prepared)
+        self.signals.ready.emit(self.prepared)
         if self.request.load_suite:
-            self._suite = SuiteLoader(self.prepared.dataset, self.warning.emit).start()
+            self._suite = SuiteLoader(self.prepared.dataset, self.signals.warning.emit).start()
         self._emit_levels()
         steps = trainer.steps()
         last_levels = time.monotonic()
@@ -184,7 +197,7 @@ class TrainingWorker(QObject):
                     self._run_gate.wait()
                     self.parked.clear()
                 if self._cancel.is_set():
-                    return Outcome("cancelled")
+                    return Outcome(RunState.CANCELLED)
                 if self._suite is not None and (trainer.step >= trainer.total_steps or self._stop_early.is_set()):
                     self._attach_suite(trainer)
                 phase = next(steps, "done")
@@ -204,27 +217,27 @@ class TrainingWorker(QObject):
         result = trainer.result
         if self.prepared.project is not None and result is not None:
             self.prepared.project.save_result(result)
-        return Outcome("stopped" if result is not None and result.stopped_early else "done", result)
+        return Outcome(RunState.STOPPED if result is not None and result.stopped_early else RunState.DONE, result)
 
     def _attach_suite(self, trainer) -> None:
         if not self._suite.ready:
-            self.progress.emit(Preparing("waiting for the corruption suite (generated once, then cached)"))
+            self.signals.progress.emit(Preparing("waiting for the corruption suite (generated once, then cached)"))
         trainer.suite = self._suite.wait(self._cancel.is_set)
         self._suite = None
 
     def _report_preparing(self, label: str, done: int, total: int) -> None:
-        self.progress.emit(Preparing(label, done, total))
+        self.signals.progress.emit(Preparing(label, done, total))
 
     def _emit_levels(self) -> None:
         self._levels_dirty = False
         table = self.trainer.table
-        self.levels_changed.emit(LevelSnapshot(table.level.clone(), table.source.clone(), list(self.trainer.settings.grid)))
+        self.signals.levels_changed.emit(LevelSnapshot(table.level.clone(), table.source.clone(), list(self.trainer.settings.grid)))
 
     def _emit_model(self) -> None:
         """A CPU copy of the weights: the GUI thread never touches the training model."""
         self._snapshot_wanted.clear()
         state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
-        self.model_snapshot.emit(state)
+        self.signals.model_snapshot.emit(state)
 
 
 def lower_thread_priority() -> None:
@@ -245,11 +258,11 @@ def _showwarning(message, category, filename, lineno, file=None, line=None):
     worker = _routes.get(threading.get_ident())
     if worker is None:
         return _original_showwarning(message, category, filename, lineno, file, line)
-    worker.warning.emit(f"{category.__name__}: {message}")
+    worker.signals.warning.emit(f"{category.__name__}: {message}")
 
 
 def route_warnings_to(worker: TrainingWorker | None) -> None:
-    """Warnings in this thread go to `worker.warning` (None: back to the default)."""
+    """Warnings in this thread go to `worker.signals.warning` (None: back to the default)."""
     if worker is None:
         _routes.pop(threading.get_ident(), None)
         return
@@ -257,4 +270,4 @@ def route_warnings_to(worker: TrainingWorker | None) -> None:
     warnings.showwarning = _showwarning
 
 
-__all__ = ["LevelSnapshot", "Outcome", "Preparing", "TrainingWorker", "route_warnings_to"]
+__all__ = ["ACTIVE", "LevelSnapshot", "Outcome", "Preparing", "RunState", "TrainingWorker", "route_warnings_to"]

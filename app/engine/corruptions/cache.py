@@ -4,12 +4,11 @@
     <cache root>/suites/<key>/labels.npy
     <cache root>/suites/<key>/meta.json     what the key stands for (for people reading the folder)
 
-Cache root: $AQPL_CACHE_DIR, else platformdirs' user cache folder for 'aqpl-studio'.
+Cache root and keys: app/engine/cache.py (one place for both).
 Each file is written under a temporary name and renamed when complete, so an interrupted
 run leaves no half file and the next run resumes with the corruptions still missing.
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,33 +16,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.engine.cache import cache_dir, fingerprint
+
 # Bump when any corruption's output changes: old cache entries are then never read again.
 GENERATOR_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("AQPL_CACHE_DIR")
-    if env:
-        return Path(env) / "suites"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("aqpl-studio")) / "suites"
+    return cache_dir("suites")
 
 
 def suite_key(*parts, tensors: tuple = ()) -> str:
-    digest = hashlib.sha1()
-    for part in parts:
-        digest.update(repr(part).encode())
-    for t in tensors:
-        digest.update(str((t.dtype, tuple(t.shape))).encode())
-        digest.update(np.ascontiguousarray(t.cpu().numpy()).tobytes())
-    return digest.hexdigest()[:20]
+    return fingerprint(*parts, *tensors, length=20)  # 20 hex digits: the keys of earlier versions
 
 
 class SuiteCache:
     def __init__(self, folder: Path, meta: dict):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        from app.engine.cache import make_cache_folder
+
+        self.folder = make_cache_folder(Path(folder))
         meta_path = self.folder / "meta.json"
         if not meta_path.exists():
             tmp = meta_path.with_name(f"meta.json.{os.getpid()}")

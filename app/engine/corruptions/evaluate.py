@@ -7,13 +7,20 @@ from app.engine.corruptions.loading import CorruptedSet
 
 def set_accuracy(model_fn, corrupted: CorruptedSet, batch_size: int = 500) -> float:
     """Fraction correct; model_fn(uint8 (B, C, H, W)) returns logits (B, K) or labels (B,)."""
+    from app.engine import distributed
+
     correct, n = 0, len(corrupted)
-    for start in range(0, n, batch_size):
-        images = corrupted.images[start:start + batch_size].contiguous()
+    group = distributed.active()  # one rank of a distributed run: count its chunk, sum over ranks
+    lo, hi = group.chunk(n) if group is not None else (0, n)
+    for start in range(lo, hi, batch_size):
+        stop = min(start + batch_size, hi)
+        images = corrupted.images[start:stop].contiguous()
         with torch.no_grad():
             out = model_fn(images)
         predicted = out.argmax(1) if out.ndim == 2 else out
-        correct += int((predicted.cpu() == corrupted.labels[start:start + batch_size]).sum())
+        correct += int((predicted.cpu() == corrupted.labels[start:stop]).sum())
+    if group is not None:
+        correct = sum(group.gather(correct))
     return correct / n if n else float("nan")
 
 

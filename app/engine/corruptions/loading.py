@@ -93,6 +93,13 @@ class _Progress:
 
 def _generated_rows(dataset, suite: Suite, rows: dict, cache: SuiteCache, seed: int, progress: _Progress) -> dict:
     """{row: tensor (S, N, C, H, W)} for rows {name: severities}, generating what the cache lacks."""
+    from app.engine.cache import building
+
+    with building(cache.folder, "build"):  # one generator per suite across processes; waiters then read
+        return _generated_rows_locked(dataset, suite, rows, cache, seed, progress)
+
+
+def _generated_rows_locked(dataset, suite: Suite, rows: dict, cache: SuiteCache, seed: int, progress: _Progress) -> dict:
     x = dataset.test_x
     out = {}
     for name, count in rows.items():
@@ -207,6 +214,13 @@ def _released_tiny_c(dataset, s, folder, cache_dir, progress, seed):
     cache = _cache(cache_dir, ("released-tiny", str(folder), stamp, wnids), (dataset.test_y,),
                    {"dataset": dataset.name, "suite": s.name, "source": str(folder)})
     counter = _Progress(progress, len(s.corruptions) * released.SEVERITIES, f"{s.name} suite")
+    from app.engine.cache import building
+
+    with building(cache.folder, "build"):  # decoded once, even when several processes start together
+        return _decode_tiny_c(dataset, s, folder, cache, wnids, counter)
+
+
+def _decode_tiny_c(dataset, s, folder, cache, wnids, counter):
     stacked, labels = {}, None
     for c in s.corruptions:
         cached = cache.load(c)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.engine.data.dataset import Dataset
+from app.engine.data.dataset import Dataset, integer_labels
 from app.engine.errors import DatasetError
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -47,13 +47,21 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(entry, dict) or "data" not in entry or not ("labels" in entry or "fine_labels" in entry):
         raise DatasetError(f"{path} has no 'data'/'labels' entries: it is not a CIFAR-10 batch file")
     data = np.asarray(entry["data"])
-    labels = np.asarray(entry.get("labels", entry.get("fine_labels")))
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+    labels = integer_labels(entry.get("labels", entry.get("fine_labels")), str(path), "unpack the archive again")
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.ndim != 1 or len(labels) != len(data):
         raise DatasetError(
             f"{path}: data has shape {data.shape} with {len(labels)} labels, expected (N, 3072) uint8 "
             "and N labels: the file is corrupt; unpack the archive again"
         )
-    return data.reshape(-1, 3, 32, 32).astype(np.uint8), labels.astype(np.int64)
+    # A cast to uint8 would turn floats in [0, 1] into black images and wrap values over 255:
+    # only whole pixel values 0..255 are CIFAR data.
+    if data.dtype.kind not in "iu" or (data.size and (int(data.min()) < 0 or int(data.max()) > 255)):
+        low, high = (f"{float(data.min()):g}", f"{float(data.max()):g}") if data.size and data.dtype.kind in "iuf" else ("?", "?")
+        raise DatasetError(
+            f"{path}: data are {data.dtype.name} values in [{low}, {high}], expected uint8 pixel values 0..255 as in "
+            "the official batches: unpack the archive again (or convert the images with round(x * 255))"
+        )
+    return data.reshape(-1, 3, 32, 32).astype(np.uint8), labels
 
 
 def load_cifar10(data_dir: str | None) -> Dataset:

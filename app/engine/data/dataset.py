@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from app.engine.errors import DatasetError
@@ -32,6 +33,11 @@ class Dataset:
                 raise DatasetError(
                     f"{self.name} {split} images have shape {tuple(x.shape)} and dtype {x.dtype}, "
                     "expected uint8 (N, C, H, W): check the dataset files"
+                )
+            if y.is_floating_point() and not bool(torch.isfinite(y).all() and torch.equal(y, y.round())):
+                raise DatasetError(
+                    f"{self.name} {split} labels are fractional numbers: labels are class numbers 0, 1, 2, ...; "
+                    "check the dataset files"
                 )
             if y.ndim != 1 or len(y) != len(x):
                 raise DatasetError(
@@ -73,6 +79,46 @@ class Dataset:
             f"Dataset({self.name!r}, train={len(self.train_x)}, test={len(self.test_x)}, "
             f"shape={tuple(self.train_x.shape[1:])}, classes={self.num_classes})"
         )
+
+
+def integer_labels(values, where: str, fix: str) -> np.ndarray:
+    """Labels as int64, refusing what a cast would silently change: text, fractions (1.5 → 1),
+    NaN. Whole-number floats (3.0) are fine. `where` names the file, `fix` what to do."""
+    try:
+        array = np.asarray(values)
+    except Exception:
+        raise DatasetError(f"{where}: the labels are not a list of whole numbers: {fix}") from None
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    if array.dtype.kind == "b" or array.dtype.kind not in "f":
+        first = array.flat[0].item() if array.size else None
+        kind = "text" if array.dtype.kind in "USO" else f"{array.dtype.name} values"
+        raise DatasetError(f"{where}: the labels are {kind} (e.g. {first!r}), not class numbers 0, 1, 2, ...: {fix}")
+    whole = np.isfinite(array) & (array == np.round(array))
+    if not whole.all():
+        bad = array[~whole].flat[0].item()
+        raise DatasetError(f"{where}: label {bad!r} is not a whole number (labels are class numbers 0, 1, 2, ...): {fix}")
+    return array.astype(np.int64)
+
+
+def check_usable(dataset: Dataset) -> Dataset:
+    """What a loader may legally read but no run can use: an empty split trains on nothing or
+    reports an accuracy of NaN, and one class makes every prediction right."""
+    where = f"{dataset.name} in {dataset.source}" if dataset.source else dataset.name
+    if len(dataset.train_x) == 0:
+        raise DatasetError(f"{where} has no training images: the training split is empty; check the dataset files")
+    if len(dataset.test_x) == 0:
+        raise DatasetError(
+            f"{where} has no test images: accuracies would be meaningless; check the dataset files (the test split is empty)"
+        )
+    present = sorted({int(c) for c in dataset.train_y.unique().tolist()})
+    if len(present) < 2:
+        only = dataset.classes[present[0]] if present else "none"
+        raise DatasetError(
+            f"{where} has training images of one class only ({only}): a classifier needs at least two classes; "
+            "add the images of the other classes"
+        )
+    return dataset
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:

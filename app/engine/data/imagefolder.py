@@ -4,6 +4,7 @@
     DIR/train/<class>/*, DIR/test/<class>/* (or val/) → the given split
 """
 
+import os
 from pathlib import Path
 
 import torch
@@ -41,9 +42,25 @@ def _classes(root: Path) -> list[str]:
     return classes
 
 
+def _display_names(classes: list[str], root: Path, warnings: list[str]) -> list[str]:
+    """Class names as text: a folder name that is not valid UTF-8 (a Latin-1 'café' on a UTF-8
+    system) would break every file the run writes (CSV, report, checkpoint), so it is shown
+    with a replacement character instead; the folder itself is still read."""
+    names = [name.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for name in classes]
+    renamed = [new for old, new in zip(classes, names) if new != old]
+    if renamed:
+        warnings.append(
+            f"{len(renamed)} class folder name(s) in {os.fsencode(root).decode('utf-8', 'replace')} are not valid "
+            f"UTF-8 (e.g. {renamed[0]!r}): they are shown with \ufffd; rename the folders to keep their names"
+        )
+    return names
+
+
 def load_image_folder(data_dir: str | None, image_size: int | None = None) -> Dataset:
     if data_dir is None:
         raise DatasetError("imagefolder needs --data-dir: a folder with one sub-folder of images per class")
+    if image_size is not None and image_size < 1:
+        raise DatasetError(f"--image-size {image_size} is not a size: give a side in pixels of at least 1, e.g. --image-size 32")
     root = Path(data_dir)
     if not root.is_dir():
         raise DatasetError(f"{root} does not exist: pass --data-dir with a folder that has one sub-folder per class")
@@ -80,7 +97,7 @@ def load_image_folder(data_dir: str | None, image_size: int | None = None) -> Da
             f"only {', '.join(sorted(IMG_EXTENSIONS)[:4])}, ... are read"
         )
     # One decode for both splits: sizes and channels are checked across all images at once.
-    images = read_images(train_paths + test_paths, image_size)
+    images = read_images(train_paths + test_paths, image_size, notes=warnings)
     if images.shape[2] != images.shape[3]:
         raise DatasetError(
             f"images in {root} are {images.shape[3]}×{images.shape[2]}, not square: pass --image-size N to resize them"
@@ -89,10 +106,10 @@ def load_image_folder(data_dir: str | None, image_size: int | None = None) -> Da
     return Dataset(
         name="imagefolder",
         train_x=train_x,
-        train_y=torch.tensor(train_labels),
+        train_y=torch.tensor(train_labels, dtype=torch.int64),
         test_x=test_x,
-        test_y=torch.tensor(test_labels),
-        classes=classes,
+        test_y=torch.tensor(test_labels, dtype=torch.int64),
+        classes=_display_names(classes, root, warnings),
         source=str(root),
         data_dir=str(root),
         extra={"warnings": warnings},

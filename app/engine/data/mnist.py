@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from app.engine.data.dataset import Dataset
+from app.engine.data.dataset import Dataset, integer_labels
 from app.engine.data.idx import find_idx, read_idx
 from app.engine.errors import DatasetError
 
@@ -33,7 +33,8 @@ def load_idx_dataset(name: str, root: Path, classes: list[str], subdir: str) -> 
     split = {}
     for part, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(find_idx(folder, f"{prefix}-images-idx3-ubyte"))
-        labels = read_idx(find_idx(folder, f"{prefix}-labels-idx1-ubyte"))
+        labels_path = find_idx(folder, f"{prefix}-labels-idx1-ubyte")
+        labels = read_idx(labels_path)
         if images.ndim != 3 or images.dtype != torch.uint8:
             raise DatasetError(
                 f"{name} {part} images in {folder} have shape {tuple(images.shape)}, expected (N, H, W) uint8: "
@@ -41,7 +42,8 @@ def load_idx_dataset(name: str, root: Path, classes: list[str], subdir: str) -> 
             )
         if labels.ndim != 1:
             raise DatasetError(f"{name} {part} labels in {folder} have shape {tuple(labels.shape)}, expected (N,)")
-        split[part] = (images.unsqueeze(1).contiguous(), labels.long())
+        labels = torch.from_numpy(integer_labels(labels.numpy(), str(labels_path), "replace the label file"))
+        split[part] = (images.unsqueeze(1).contiguous(), labels)
     return Dataset(
         name=name,
         train_x=split["train"][0],

@@ -1,7 +1,7 @@
 """`load_dataset(name, data_dir)`: the one entry point for every dataset the product reads."""
 
 from app.engine.data.cifar import load_cifar10
-from app.engine.data.dataset import Dataset
+from app.engine.data.dataset import Dataset, check_usable
 from app.engine.data.imagefolder import load_image_folder
 from app.engine.data.mnist import load_embedded, load_fashion_mnist, load_mnist
 from app.engine.data.tiny_imagenet import load_tiny_imagenet
@@ -11,6 +11,11 @@ DATASETS = ("embedded", "fashion-mnist", "mnist", "cifar10", "tiny-imagenet", "i
 
 
 def load_dataset(name: str, data_dir: str | None = None, image_size: int | None = None) -> Dataset:
+    """Load and check that a run can use it (no empty split, at least two classes)."""
+    return check_usable(_load(name, data_dir, image_size))
+
+
+def _load(name: str, data_dir: str | None, image_size: int | None) -> Dataset:
     if name == "embedded":
         return load_embedded(data_dir)
     if name == "fashion-mnist":

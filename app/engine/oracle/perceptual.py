@@ -26,7 +26,7 @@ import math
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
-from app.engine.cache import atomic_save, cache_dir, fingerprint
+from app.engine.cache import atomic_save, building, cache_dir, fingerprint, load_entry
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle, nearest_grid_level
@@ -122,13 +122,14 @@ class PerceptualOracle(Oracle):
     def _cached(self, split: str, images: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         key = self.cache_key() if split == "train" else fingerprint(self.cache_key(), images)
         path = cache_dir("oracle") / f"conform-{RECIPE}-{'' if split == 'train' else 'test-'}{key}.pt"
-        if path.exists():
-            try:
-                return torch.load(path)["levels"]
-            except Exception:
-                path.unlink(missing_ok=True)  # a broken cache file is recomputed
-        levels = perceptual_levels(images, ids, self.grid, self.tau, self.blur, self.progress)
-        atomic_save({"levels": levels, "grid": self.grid, "recipe": RECIPE, "tau": self.tau, "blur": self.blur}, path)
+        levels = load_entry(path, "levels")
+        if levels is None:
+            # several processes (a parallel sweep, DDP ranks) may ask at once: one computes
+            with building(path.parent, path.stem):
+                levels = load_entry(path, "levels")  # computed by another process while we waited?
+                if levels is None:
+                    levels = perceptual_levels(images, ids, self.grid, self.tau, self.blur, self.progress)
+                    atomic_save({"levels": levels, "grid": self.grid, "recipe": RECIPE, "tau": self.tau, "blur": self.blur}, path)
         return levels
 
     def answer(self, queries: list[Query]) -> list[float | None]:

@@ -14,7 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from app.engine.cache import atomic_save, cache_dir, fingerprint
+from app.engine.cache import atomic_save, building, cache_dir, fingerprint, load_entry
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle, nearest_grid_level
@@ -132,18 +132,23 @@ class SimulatedOracle(Oracle):
         )
 
     def levels(self) -> torch.Tensor:
-        """Conform levels of the whole training set (computed once, then read from the cache)."""
+        """Conform levels of the whole training set (computed once, then read from the cache).
+        Several processes (a parallel sweep, DDP ranks) may ask at once: one builds, the
+        others wait on the cache lock and then read its file."""
         if self._levels is not None:
             return self._levels
         key = self.cache_key()
-        levels_path = cache_dir("oracle") / f"conform-{key}.pt"
-        if levels_path.exists():
-            try:
-                self._levels = torch.load(levels_path)["levels"]
-                return self._levels
-            except Exception:
-                levels_path.unlink(missing_ok=True)  # a broken cache file is recomputed
-        model_path = cache_dir("oracle") / f"reference-{key}.pt"
+        folder = cache_dir("oracle")
+        levels_path = folder / f"conform-{key}.pt"
+        self._levels = load_entry(levels_path, "levels")
+        if self._levels is None:
+            with building(folder, f"oracle-{key}"):
+                self._levels = load_entry(levels_path, "levels")  # built by another process while we waited?
+                if self._levels is None:
+                    self._levels = self._build(folder / f"reference-{key}.pt", levels_path)
+        return self._levels
+
+    def _build(self, model_path, levels_path) -> torch.Tensor:
         model = build(self.model_name, self.dataset.num_classes, self.dataset.in_channels, self.dataset.image_size)
         try:
             model.load_state_dict(torch.load(model_path, map_location="cpu")["model"])
@@ -152,9 +157,9 @@ class SimulatedOracle(Oracle):
             started = time.perf_counter()
             model = train_reference(self.dataset, self.grid, self.model_name, self.epochs, self.device, self.progress)
             atomic_save({"model": model.state_dict(), "seconds": time.perf_counter() - started}, model_path)
-        self._levels = conform_levels(model, self.dataset, self.grid, self.device, self.progress)
-        atomic_save({"levels": self._levels, "grid": self.grid}, levels_path)
-        return self._levels
+        levels = conform_levels(model, self.dataset, self.grid, self.device, self.progress)
+        atomic_save({"levels": levels, "grid": self.grid}, levels_path)
+        return levels
 
     def answer(self, queries: list[Query]) -> list[float | None]:
         levels = self.levels()

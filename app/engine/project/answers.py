@@ -230,8 +230,11 @@ def read_answers(path: str | Path) -> dict[int, float | None]:
     path = Path(path)
     if not path.is_file():
         raise AQPLError(f"answers file {path} not found: pass --answers with a project's answers.sqlite or an answers CSV")
+    # A URI, so the file is opened read-only; the path is percent-encoded, or a '#', '?' or '%'
+    # in a folder name would open (and create) another file.
+    uri = path.absolute().as_uri() + "?mode=ro"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
         try:
             raw = db.execute("SELECT example_id, level, undone, round FROM answers ORDER BY id").fetchall()
         finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from app.engine.atomic import replace_atomically
 from app.engine.export import export_onnx, export_program
 from app.engine.levels import Source
 from app.engine.project.faults import os_error
@@ -22,7 +23,11 @@ ANSWER_COLUMNS = (
 def write_answers_csv(path: Path, rows: list[dict]) -> Path:
     """Every row, undone ones included (flagged): the replay oracle reads example_id, level and
     undone; an empty level is a skip."""
-    with open(path, "w", newline="") as f:
+    return replace_atomically(path, lambda tmp: _write_answers(tmp, rows))
+
+
+def _write_answers(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(ANSWER_COLUMNS)
         for row in rows:
@@ -34,20 +39,23 @@ def write_answers_csv(path: Path, rows: list[dict]) -> Path:
                 "" if row["undone_wall_time"] is None else f"{row['undone_wall_time']:.3f}",
                 row["noise_seed"], " ".join(f"{g:g}" for g in row["grid"]),
             ])
-    return path
 
 
 def write_levels_csv(path: Path, table: dict, labels: torch.Tensor, classes: list[str]) -> Path:
+    return replace_atomically(path, lambda tmp: _write_levels(tmp, table, labels, classes))
+
+
+def _write_levels(path: Path, table: dict, labels: torch.Tensor, classes: list[str]) -> None:
     level, source, cap = table["level"].tolist(), table["source"].tolist(), table["cap"].tolist()
     labels = labels.tolist()
-    with open(path, "w", newline="") as f:
+    # errors="replace": a class name that is not valid UTF-8 must not cost the whole export
+    with open(path, "w", newline="", encoding="utf-8", errors="replace") as f:
         writer = csv.writer(f)
         writer.writerow(("example_id", "label", "class_name", "level", "source", "cap"))
         for i in range(len(level)):
             writer.writerow((
                 i, labels[i], classes[labels[i]], f"{level[i]:.6g}", Source(int(source[i])).name.lower(), f"{cap[i]:.6g}",
             ))
-    return path
 
 
 def _model_from_checkpoint(project, payload: dict):
@@ -108,7 +116,8 @@ def export_project(project, folder: Path, trainer, on_warning) -> list[Path]:
                 warn(f"ONNX export failed for this model ({first}): use model.pt2 (torch.export) instead")
         from app.engine.project.report import write_report
 
-        written.extend(write_report(project, folder, table, warnings))
+        result = trainer.result if trainer is not None else None  # the run may not be marked finished yet
+        written.extend(write_report(project, folder, table, warnings, result))
     except OSError as exc:
         raise os_error(exc, folder, "write the export") from None
     return written

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from app.engine.errors import AQPLError
 
+# SQLite's default SQLITE_MAX_PATHNAME: a longer database path cannot be opened at all
+SQLITE_MAX_PATH = 512
+
 
 class ProjectError(AQPLError):
     """A project folder cannot be opened, read or written."""
@@ -33,12 +36,22 @@ def os_error(exc: OSError, path: Path, doing: str) -> ProjectError:
             f"the disk holding {folder} is full, could not {doing}: free some space and try again "
             "(everything saved before is intact)"
         )
+    if exc.errno == errno.ENAMETOOLONG:
+        return ProjectError(
+            f"a path in {folder} is too long for the file system ({exc.strerror}), could not {doing}: "
+            "use a shorter folder name (at most 255 bytes per name)"
+        )
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return ReadOnlyError(
             f"project folder {folder} is read-only, could not {doing}: copy the folder to a writable place "
             "(or fix its permissions) and open the copy"
         )
     return ProjectError(f"could not {doing} in {folder} ({exc.strerror or exc}): check the disk and try again")
+
+
+def _shortened(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 160 else f"{text[:60]}…{text[-90:]}"
 
 
 def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
@@ -54,6 +67,12 @@ def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
         return DiskFullError(
             f"the disk holding {path.parent} is full, could not {doing}: free some space and try again "
             "(answers saved before are intact)"
+        )
+    length = len(os.fsencode(os.path.abspath(path)))
+    if (name.startswith("SQLITE_CANTOPEN") or "unable to open" in text) and length > SQLITE_MAX_PATH:
+        return ProjectError(
+            f"the path {_shortened(path)} is {length} bytes long, more than SQLite can open ({SQLITE_MAX_PATH}), could not {doing}: "
+            "move the project to a folder with a shorter path"
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")) or "readonly" in text or "unable to open" in text:
         return ReadOnlyError(

@@ -9,6 +9,8 @@
     DIR/.lock               held while a program has the project open
 """
 
+import glob
+import hashlib
 import json
 import os
 import shutil
@@ -39,7 +41,7 @@ METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 RESULTS = "results.json"
 # Settings that belong to the machine, not the experiment: the caller's value is used.
-MACHINE_SETTINGS = ("device",)
+MACHINE_SETTINGS = ("device", "precision")
 
 
 def _app_version() -> str:
@@ -72,9 +74,18 @@ def _read_marker(path: Path) -> dict:
     return data
 
 
+def _staging_prefix(name: str) -> str:
+    """`.NAME.creating-` (the process id follows), shortened for long names so that any legal
+    project name (up to 255 bytes) gives a legal staging name."""
+    raw = os.fsencode(name)
+    if len(raw) > 200:
+        name = os.fsdecode(raw[:100]) + "-" + hashlib.sha1(raw).hexdigest()[:12]
+    return f".{name}.creating-"
+
+
 def _remove_abandoned_staging(parent: Path, name: str) -> None:
     """Folders of project creations that a crash interrupted (their process is gone)."""
-    for staging in parent.glob(f".{name}.creating-*"):
+    for staging in parent.glob(glob.escape(_staging_prefix(name)) + "*"):
         try:
             os.kill(int(staging.name.rsplit("-", 1)[1]), 0)
         except ProcessLookupError:
@@ -112,11 +123,14 @@ class Project:
     def create(cls, path, settings: Settings) -> "Project":
         path = Path(path)
         settings.validate()
-        if path.exists():
-            if (path / MARKER).exists():
-                raise ProjectError(f"{path} is already a project: open it instead of creating it")
-            if not path.is_dir() or any(path.iterdir()):
-                raise ProjectError(f"{path} exists and is not empty: give a new (or empty) folder for the project")
+        try:
+            if path.exists():
+                if (path / MARKER).exists():
+                    raise ProjectError(f"{path} is already a project: open it instead of creating it")
+                if not path.is_dir() or any(path.iterdir()):
+                    raise ProjectError(f"{path} exists and is not empty: give a new (or empty) folder for the project")
+        except OSError as exc:  # a name too long for the file system, an unreadable parent
+            raise os_error(exc, path.parent, "create the project") from None
         parent = path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +138,7 @@ class Project:
             raise os_error(exc, parent, "create the project folder") from None
         # Build the project beside its place and rename it in: a crash never leaves half a project.
         _remove_abandoned_staging(parent, path.name)
-        staging = parent / f".{path.name}.creating-{os.getpid()}"
+        staging = parent / f"{_staging_prefix(path.name)}{os.getpid()}"
         try:
             staging.mkdir()
             (staging / CHECKPOINTS).mkdir()
@@ -204,10 +218,13 @@ class Project:
         applies every answer, skip and undo the database holds that the checkpoint does not."""
         from app.engine.trainer import Trainer
 
-        callbacks = callbacks or Callbacks()
+        callbacks = ResumeCallbacks(callbacks or Callbacks())
+        resume_oracle = ResumeOracle(oracle) if oracle is not None else None
         meta = dataset_meta(dataset)
-        trainer = Trainer(self.settings, dataset, oracle=oracle, callbacks=callbacks, store=self.store, suite=suite)
+        trainer = Trainer(self.settings, dataset, oracle=resume_oracle, callbacks=callbacks, store=self.store, suite=suite)
         self.store.dataset_meta = meta
+        for note in self.settings.notices(len(dataset.train_x)):
+            callbacks.on_warning(note)
         payload = self.latest_checkpoint(callbacks.on_warning)
         if payload is not None:
             self._check_dataset(payload.get("dataset"), meta)
@@ -228,10 +245,10 @@ class Project:
         deferred = reconcile(trainer, self.store.answers.status(), callbacks.on_warning)
         recovery = Recovery(trainer, deferred, self.store, callbacks.on_warning) if deferred else None
         announce = list(trainer.book.pending.values()) if oracle is None else []
-        if recovery is not None and oracle is not None:
-            trainer.oracle = ResumeOracle(oracle, recovery)
-        if recovery is not None or announce:
-            trainer.callbacks = ResumeCallbacks(callbacks, trainer, recovery, announce, hand_back=oracle is None)
+        # The wrappers were given to the trainer at construction; now they know what to hand back.
+        callbacks.attach(trainer, recovery, announce, hand_back=oracle is None)
+        if resume_oracle is not None:
+            resume_oracle.recovery = recovery
         return trainer
 
     def _check_dataset(self, stored: dict | None, given: dict) -> None:

@@ -13,24 +13,8 @@ is applied, so no acknowledged answer, skip or undo is lost:
   uninterrupted one.
 """
 
-from app.engine.events import Callbacks, Query
-
-
-def book_state(book, example: int) -> tuple[str, float | None]:
-    if example in book.answered:
-        return "answered", book.answered[example]
-    if example in book.skipped:
-        return "skipped", None
-    if example in book.pending:
-        return "pending", None
-    return "unknown", None
-
-
-def _apply_state(trainer, example: int, kind: str, level: float | None) -> None:
-    if kind == "answered":
-        trainer._apply("answer", example, level)
-    elif kind == "skipped":
-        trainer._apply("skip", example, None)
+from app.engine.answers import ExampleState, Undo, message_for
+from app.engine.events import Callbacks, Phase, Query
 
 
 class Recovery:
@@ -55,8 +39,8 @@ class Recovery:
         if late:
             self.warn(f"{len(late)} recovered answer(s) were not asked again in round {round_now}: applied now")
             for example, (kind, level) in late.items():
-                self.trainer.book.issue([self.trainer._query_for(example)])
-                self.trainer.inbox.put(_message(example, kind, level))
+                self.trainer.requeue(example)
+                self.trainer.hand_back(message_for(example, kind, level))
         return matched
 
     def flush(self) -> None:
@@ -66,13 +50,9 @@ class Recovery:
         self.warn(f"{len(self.deferred)} recovered answer(s) were not asked again before the end: applied now")
         for example, (kind, level, _) in sorted(self.deferred.items()):
             if self.trainer.book.pending.get(example) is None:
-                self.trainer.book.issue([self.trainer._query_for(example)])
-            _apply_state(self.trainer, example, kind, level)
+                self.trainer.requeue(example)
+            self.trainer.apply(message_for(example, kind, level))
         self.deferred.clear()
-
-
-def _message(example: int, kind: str, level):
-    return ("answer", example, level) if kind == "answered" else ("skip", example, None)
 
 
 def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -> dict[int, tuple[str, float | None, int]]:
@@ -88,32 +68,38 @@ def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -
         if not 0 <= example < size:
             warn(f"answer for example {example} ignored: the dataset has only {size} training examples")
             continue
-        have, have_level = book_state(book, example)
+        have, have_level = book.state_of(example)
         if (have, have_level) == (want, level):
             continue
-        if have == "unknown":
+        if have == ExampleState.UNKNOWN:
             if synchronous:
                 # Its round runs again and asks it again; an answer that was undone (pending)
                 # is simply asked again, as an uninterrupted run would leave it waiting.
-                if want != "pending":
+                if want != ExampleState.PENDING:
                     deferred[example] = (want, level, round_)
                 continue
-            book.issue([trainer._query_for(example)])
-        elif have in ("answered", "skipped"):
-            trainer._apply("undo", example, None)  # back in the queue, level restored
-        _apply_state(trainer, example, want, level)
+            trainer.requeue(example)
+        elif have in (ExampleState.ANSWERED, ExampleState.SKIPPED):
+            trainer.apply(Undo(example))  # back in the queue, level restored
+        if want != ExampleState.PENDING:
+            trainer.apply(message_for(example, want, level))
     return deferred
 
 
 class ResumeCallbacks(Callbacks):
-    """Wraps the caller's callbacks after a resume: announces the restored queue once, hands
-    recovered answers back to the rounds that ask for them, forwards everything else."""
+    """Wraps the caller's callbacks for a project's trainer: after `attach` (once the trainer
+    is restored) it announces the restored queue once and hands recovered answers back to the
+    rounds that ask for them; everything else is forwarded."""
 
-    def __init__(self, inner: Callbacks, trainer, recovery: Recovery | None, announce: list[Query], hand_back: bool):
+    def __init__(self, inner: Callbacks):
         self.inner = inner
-        self.trainer = trainer
-        self.recovery = recovery
-        self._announce = announce
+        self.trainer = None
+        self.recovery: Recovery | None = None
+        self._announce: list[Query] = []
+        self.hand_back = False
+
+    def attach(self, trainer, recovery: "Recovery | None", announce: list[Query], hand_back: bool) -> None:
+        self.trainer, self.recovery, self._announce = trainer, recovery, announce
         self.hand_back = hand_back  # False when an oracle answers (ResumeOracle hands back then)
 
     def __getattr__(self, name):  # anything the caller's object offers beyond Callbacks
@@ -123,7 +109,7 @@ class ResumeCallbacks(Callbacks):
         if self._announce:
             queries, self._announce = self._announce, []
             self.inner.on_queries(queries)
-        if self.recovery is not None and progress.phase == "eval" and self.trainer.epoch >= self.trainer.settings.epochs:
+        if self.recovery is not None and progress.phase == Phase.EVAL and self.trainer.epoch >= self.trainer.settings.epochs:
             self.recovery.flush()
         self.inner.on_progress(progress)
 
@@ -134,7 +120,7 @@ class ResumeCallbacks(Callbacks):
         if self.recovery is not None and self.hand_back:
             matched = self.recovery.take(queries)
             for example, (kind, level) in matched.items():
-                self.trainer.inbox.put(_message(example, kind, level))  # durable already: not recorded again
+                self.trainer.hand_back(message_for(example, kind, level))  # durable already: not recorded again
             queries = [q for q in queries if q.example_id not in matched]
         if queries:
             self.inner.on_queries(queries)
@@ -147,12 +133,13 @@ class ResumeCallbacks(Callbacks):
 
 
 class ResumeOracle:
-    """Wraps an oracle after a resume: recovered answers replace the oracle's for the queries a
-    round asks again, and the store is told not to record them a second time."""
+    """Wraps a project trainer's oracle: once a resume recovered answers (`recovery` set), they
+    replace the oracle's for the queries a round asks again, and the store is told not to
+    record them a second time."""
 
-    def __init__(self, inner, recovery: Recovery):
+    def __init__(self, inner):
         self.inner = inner
-        self.recovery = recovery
+        self.recovery: Recovery | None = None
         self.name = inner.name
 
     def __getattr__(self, name):
@@ -161,12 +148,14 @@ class ResumeOracle:
     def answer(self, queries: list[Query]) -> list[float | None]:
         # Ask the oracle anyway: a stateful oracle (annotator noise) keeps its random sequence.
         answers = self.inner.answer(queries)
+        if self.recovery is None:
+            return answers
         matched = self.recovery.take(queries)
         out = []
         for query, level in zip(queries, answers):
             if query.example_id in matched:
                 kind, level = matched[query.example_id]
-                level = level if kind == "answered" else None
+                level = level if kind == ExampleState.ANSWERED else None
                 self.recovery.store.expect_again(query.example_id, level)
             out.append(level)
         return out

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-
+from app.engine.atomic import replace_atomically, write_text_atomically
 from app.engine.levels import Source
 
 COLOURS = {"initial": "#9e9e9e", "adapted": "#1f77b4", "expert": "#d62728", "propagated": "#9467bd"}
@@ -33,7 +33,7 @@ def plot_curves(history, path: Path) -> Path | None:
                 alpha=alpha, label=label)
     ax.set(xlabel="noise σ", ylabel="test accuracy (%)", title="Robustness curve", ylim=(0, 100))
     ax.legend()
-    figure.savefig(path)
+    replace_atomically(path, figure.savefig)
     return path
 
 
@@ -49,7 +49,7 @@ def plot_accuracy_vs_answers(history, path: Path) -> Path | None:
             ax.plot(*zip(*points), marker="s", label=name.capitalize())
     ax.set(xlabel="expert answers applied", ylabel="test accuracy (%)", title="Accuracy against answers given")
     ax.legend()
-    figure.savefig(path)
+    replace_atomically(path, figure.savefig)
     return path
 
 
@@ -60,7 +60,7 @@ def plot_loss(history, path: Path) -> Path | None:
     figure, ax = _figure()
     ax.plot(*zip(*points), marker="o")
     ax.set(xlabel="epoch", ylabel="training loss", title="Training loss")
-    figure.savefig(path)
+    replace_atomically(path, figure.savefig)
     return path
 
 
@@ -80,14 +80,16 @@ def plot_levels(table: dict, grid: list[float], path: Path) -> Path | None:
     ax.hist(data, bins=edges, stacked=True, label=labels, color=colours)
     ax.set(xlabel="perturbation level", ylabel="training examples", title="Current levels by source")
     ax.legend()
-    figure.savefig(path)
+    replace_atomically(path, figure.savefig)
     return path
 
 
-def write_report(project, folder: Path, table: dict | None, warnings: list[str]) -> list[Path]:
+def write_report(project, folder: Path, table: dict | None, warnings: list[str], result=None) -> list[Path]:
+    """`result`: the finished run's result when the project is not marked finished yet (the
+    export is written before the mark)."""
     settings = project.settings
     history = project.metrics_history()
-    result = project.load_result()
+    result = result or project.load_result()
     answers = project.answers(include_undone=True)
     live = [a for a in answers if not a["undone"]]
     plots = [
@@ -136,5 +138,5 @@ def write_report(project, folder: Path, table: dict | None, warnings: list[str])
     lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in settings.to_dict().items() if v is not None]
     report = folder / "report.md"
-    report.write_text("\n".join(lines) + "\n")
+    write_text_atomically(report, "\n".join(lines) + "\n")
     return [report] + [p for _, p in plots if p is not None]

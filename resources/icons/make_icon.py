@@ -1,6 +1,8 @@
 """The application icon, drawn in code: one image at three noise levels, the middle one picked.
 
-    python -m app.gui.icon      # writes resources/icons/aqpl-studio.svg and aqpl-studio-256.png
+    python resources/icons/make_icon.py   # writes aqpl-studio.svg and aqpl-studio-256.png beside itself
+
+A build-time script: the application only reads the files it writes.
 
 It is the product in one picture: the same example with more and more noise, and the expert's
 choice (the largest level still recognisable) marked in orange.
@@ -68,10 +70,7 @@ def render_png(svg_path: Path, png_path: Path, size: int = SIZE) -> None:
 
 
 def main() -> int:
-    from app.resources import resources_dir
-
-    folder = resources_dir() / "icons"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(__file__).resolve().parent
     svg = folder / "aqpl-studio.svg"
     svg.write_text(svg_text())
     render_png(svg, folder / "aqpl-studio-256.png")
