@@ -1,5 +1,5 @@
 """Data-parallel training on the CPU: one run on 2 processes × 1 thread (torchrun, gloo)
-against 1 process × 2 threads, in the same run.
+against 1 process × 2 threads (and 1 process × 1 thread for reference), in the same run.
 
     python benchmarks/bench_ddp.py [--method gnt] [--epochs 2]
 
@@ -37,10 +37,13 @@ def main() -> None:
         tmp = Path(tmp)
         one, one_clean = run(tmp / "one", 1, 2, args.method, args.epochs)
         two, two_clean = run(tmp / "two", 2, 1, args.method, args.epochs)
+        single, single_clean = run(tmp / "single", 1, 1, args.method, args.epochs)
     print(f"{args.method}, {args.epochs} epochs on the embedded set (6,000 images), {os.cpu_count()} cores")
     print(f"1 process  × 2 threads: {one:6.1f} s/epoch, clean {one_clean:.2f}")
     print(f"2 processes × 1 thread: {two:6.1f} s/epoch, clean {two_clean:.2f}")
-    print(f"ratio (2 processes / 1 process): {two / one:.2f}  (below 1: DDP is faster)")
+    print(f"1 process  × 1 thread:  {single:6.1f} s/epoch, clean {single_clean:.2f}  (reference: what one core does)")
+    print(f"ratio (2 processes / 1 process × 2 threads): {two / one:.2f}  (below 1: DDP is faster)")
+    print(f"ratio (2 processes / 1 process × 1 thread):  {two / single:.2f}")
 
 
 if __name__ == "__main__":
