@@ -20,10 +20,11 @@ def test_without_a_display_the_demo_runs_headless_and_prints_its_time(monkeypatc
     monkeypatch.setattr(cli_main.sys, "platform", "linux")
     monkeypatch.setattr("app.cli.headless.run_headless", lambda args: seen.setdefault("args", args) and 0)
     assert cli_main.main([]) == 0
-    assert seen["args"].simulate_oracle and seen["args"].eval_every == 0
+    assert seen["args"].simulate_oracle and seen["args"].eval_every == 0 and seen["args"].jobs == "auto"
     assert "the headless demo took 0 min 0" in capsys.readouterr().out
     seen.clear()
-    assert cli_main.main(["--eval-every", "2"]) == 0 and seen["args"].eval_every == 2  # asked for: kept
+    assert cli_main.main(["--eval-every", "2", "--jobs", "1"]) == 0  # asked for: kept
+    assert seen["args"].eval_every == 2 and seen["args"].jobs == 1
 
 
 def test_live_evaluations_change_no_result(small, tmp_path):

@@ -44,11 +44,11 @@ def test_queue_undo_and_redo_are_unlimited_and_put_examples_back_in_front():
 
 
 def test_level_counts_bin_levels_to_the_grid_by_source():
-    level = torch.tensor([0.0, 0.0, 0.1, 0.14, 0.26, 1.0])
-    source = torch.tensor([0, 0, 1, 1, 2, 2], dtype=torch.uint8)
+    level = torch.tensor([0.0, 0.0, 0.1, 0.14, 0.26, 1.0, 0.4])
+    source = torch.tensor([0, 0, 1, 1, 2, 2, 3], dtype=torch.uint8)  # initial, adapted, expert, propagated
     counts = level_counts(level, source, GRID)
-    assert counts.shape == (3, 11) and int(counts.sum()) == 6
-    assert counts[0, 0] == 2 and counts[1, 1] == 2 and counts[2, 3] == 1 and counts[2, 10] == 1
+    assert counts.shape == (4, 11) and int(counts.sum()) == 7
+    assert counts[0, 0] == 2 and counts[1, 1] == 2 and counts[2, 3] == 1 and counts[2, 10] == 1 and counts[3, 4] == 1
 
 
 def test_progress_text_names_epoch_batch_and_time_left():

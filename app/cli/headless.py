@@ -255,6 +255,7 @@ def run_headless(args) -> int:
             finished[method, seed] = run_job(args, base, dataset, oracle, suite, method, seed, out=out,
                                              runner=partial(ddp.run_one_distributed, group), copy_exports=group.is_main)
             say(summary_line(method, seed, finished[method, seed]))
+        group.close()
         if not group.is_main:
             return 0  # rank 0 writes the reports
     elif jobs > 1 and not args.project:

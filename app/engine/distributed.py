@@ -73,6 +73,13 @@ class Group:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    def close(self) -> None:
+        """Leave together and tear the group down: a process that exits with gloo's threads
+        still running aborts ("terminate called without an active exception")."""
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     # -- collectives ----------------------------------------------------------------------
     def broadcast(self, value=None):
         """Rank 0's `value` on every rank (any picklable object; tensors travel on the CPU)."""
