@@ -20,7 +20,8 @@ def test_without_a_display_the_demo_runs_headless_and_prints_its_time(monkeypatc
     monkeypatch.setattr(cli_main.sys, "platform", "linux")
     monkeypatch.setattr("app.cli.headless.run_headless", lambda args: seen.setdefault("args", args) and 0)
     assert cli_main.main([]) == 0
-    assert seen["args"].simulate_oracle and seen["args"].eval_every == 0 and seen["args"].jobs == "auto"
+    # one process with torch's threads: two 1-thread workers were slower on 2 cores (docs/scale-out.md)
+    assert seen["args"].simulate_oracle and seen["args"].eval_every == 0 and seen["args"].jobs in (None, 1, "1")
     assert "the headless demo took 0 min 0" in capsys.readouterr().out
     seen.clear()
     assert cli_main.main(["--eval-every", "2", "--jobs", "1"]) == 0  # asked for: kept

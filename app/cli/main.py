@@ -43,8 +43,6 @@ def dispatch(argv: list[str]) -> int:
             # Nobody watches live plots here: the per-epoch evaluations would cost twice the
             # training and change no number of the table (they train nothing); the final one runs.
             args.eval_every = 0
-        if not any(a == "--jobs" or a.startswith("--jobs=") for a in argv):
-            args.jobs = "auto"  # both cores of a laptop: its five runs two at a time, one thread each
         from app.cli.headless import run_headless
 
         started = time.perf_counter()
