@@ -153,3 +153,25 @@ def test_colour_images_and_the_tile_layout():
     assert best_layout(11, 28, 28, 2000, 200)[0] == 11
     columns, scale = best_layout(11, 28, 28, 800, 700)
     assert 3 <= columns <= 6 and scale >= 5
+
+
+def test_enter_in_the_new_session_dialog_starts_and_never_opens_a_file_browser(qtbot, tmp_path, monkeypatch):
+    """An expert who presses Enter (in a field, or after tabbing onto Browse…) means Start."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.gui.session_dialog import SessionDialog
+
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: opened.append(a) or "")
+    for target in ("budget", "browse"):
+        dialog = SessionDialog({}, tmp_path / "projects")
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        widget = dialog.budget if target == "budget" else dialog.project_dir.browse_button
+        widget.setFocus()
+        qtbot.keyClick(widget, Qt.Key.Key_Return)
+        assert dialog.result() == SessionDialog.DialogCode.Accepted, target
+        assert dialog.request is not None and dialog.request.overrides["dataset"] == "embedded"
+    assert opened == []

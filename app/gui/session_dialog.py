@@ -126,6 +126,9 @@ class SessionDialog(QDialog):
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
+        # Enter means Start: QDialogButtonBox makes Cancel the default when the dialog is shown
+        # unless Cancel is barred from it, and Enter then silently threw the session away.
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
         self.start_button.setDefault(True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
