@@ -235,9 +235,48 @@ def test_a_cancelled_project_reopens_with_its_answers_queue_and_plots(window, qt
     resumed = again.trainer
     assert {e: resumed.book.answered[e] for e in answered} == {answered[0]: 0.4, answered[1]: 0.6}
     assert level_of(resumed, answered[1]) == (0.6, Source.EXPERT)
-    assert len(window.plots.robustness.curves) >= 2  # the plots' history came back
+    # the plots' history comes back (with the ready signal, which may trail the trainer by an event)
+    qtbot.waitUntil(lambda: len(window.plots.robustness.curves) >= 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: waiting <= {q.example_id for q in panel.queue.waiting}, timeout=WAIT_MS)
     assert not set(answered) & {q.example_id for q in panel.queue.waiting}
     window.cancel_action.trigger()
     qtbot.waitUntil(lambda: not again.active, timeout=WAIT_MS)
     assert window.store.recent_projects()[0] == str(project_dir.resolve())
+
+
+def test_propagation_shows_what_one_answer_moved_and_the_experts_own_curve(window, qtbot, small):
+    """AQPL-GNT with neighbours propagation in the desktop app: after the first round is
+    answered (every answer σ 0.3), the level histogram shows the propagated levels as their own
+    source and says how many examples one answer moved; the robustness plot draws the expert's
+    reference line (share of answers ≥ σ)."""
+    session = start(window, qtbot, small, overrides=tiny(method="aqpl-gnt", propagate="neighbours"))
+    trainer, panel = session.trainer, window.panel
+    qtbot.waitUntil(lambda: panel.queue.current is not None, timeout=WAIT_MS)
+    answered = []
+    while panel.queue.current is not None and len(answered) < 4:
+        answered.append(panel.queue.current.example_id)
+        qtbot.keyClick(panel, Qt.Key.Key_3)  # σ 0.3
+    histogram, robustness = window.plots.levels, window.plots.robustness
+
+    def propagated_shown():
+        window.plots.redraw_dirty()
+        return histogram.counts is not None and int(histogram.counts[Source.PROPAGATED].sum()) > 0
+
+    qtbot.waitUntil(propagated_shown, timeout=WAIT_MS)
+    counts = histogram.counts
+    assert int(counts[Source.EXPERT].sum()) == len(answered) == 4
+    assert int(counts[Source.PROPAGATED].sum()) == len(small.train_x) - 4  # every other example
+    assert histogram.per_answer() == pytest.approx((len(small.train_x) - 4) / 4)
+    assert "each answer moved about 149 examples" in histogram.widget.toolTip()
+    labels = [label.text for _, label in histogram.legend.items]
+    assert any("propagated (596 · 149 per answer)" in text for text in labels)
+    grid = trainer.settings.grid
+    levels, shares = robustness.reference_points
+    assert levels == grid and shares == [100.0 if g <= 0.3 + 1e-9 else 0.0 for g in grid]
+    assert any("you still recognise (4 answers)" in label.text for _, label in robustness.legend.items)
+    qtbot.waitUntil(lambda: panel.queue.current is not None or not session.active, timeout=WAIT_MS)
+    while panel.queue.current is not None:
+        qtbot.keyClick(panel, Qt.Key.Key_5)
+    qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
+    window.plots.redraw_dirty()
+    assert robustness.reference_points[1][grid.index(0.5)] == 50.0  # 4 of 8 answers are ≥ 0.5

@@ -5,6 +5,7 @@ import pyqtgraph as pg
 import torch
 
 from app.engine.levels import Source
+from app.engine.propagate import NEIGHBOURS
 from app.gui import theme
 from app.gui.plot_style import make_plot
 
@@ -63,5 +64,29 @@ class LevelHistogram:
         for row, (bar, name) in enumerate(zip(self.bars, theme.SOURCE_NAMES)):
             heights = self.counts[row]
             bar.setOpts(x=x, y0=base.tolist(), height=heights.tolist(), width=0.8)
-            self.legend.addItem(bar, f"{name} ({int(heights.sum())})")
+            label = f"{name} ({int(heights.sum())})"
+            if row == Source.PROPAGATED and self.per_answer() is not None:
+                label = f"{name} ({int(heights.sum())} · {self.per_answer():.0f} per answer)"
+            self.legend.addItem(bar, label)
             base = base + heights
+        self.widget.setToolTip(self.describe())
+
+    def per_answer(self) -> float | None:
+        """How many unanswered examples one answer moved, on average (None: nothing propagated)."""
+        if self.counts is None:
+            return None
+        answered, propagated = int(self.counts[Source.EXPERT].sum()), int(self.counts[Source.PROPAGATED].sum())
+        return propagated / answered if answered and propagated else None
+
+    def describe(self) -> str:
+        """The hover text: where the levels come from, and what one answer moved."""
+        if self.counts is None:
+            return ""
+        totals = {name: int(self.counts[row].sum()) for row, name in enumerate(theme.SOURCE_NAMES)}
+        text = ", ".join(f"{n:,} {name}" for name, n in totals.items() if n)
+        per_answer = self.per_answer()
+        if per_answer is not None:
+            how = {"neighbours": f"from the {NEIGHBOURS} most similar answered images", "class": "from their class's answers"}
+            text += (f"\n{totals['expert']:,} answers set {totals['propagated']:,} more levels "
+                     f"{how.get(self.snapshot.propagation, '')}: each answer moved about {per_answer:.0f} examples")
+        return text

@@ -7,7 +7,7 @@ or the UI).
 """
 
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QWidget
 
@@ -26,6 +26,14 @@ def _faded(colour: str, alpha: int) -> QColor:
     return c
 
 
+def recognised_share(answers, levels: list[float]) -> list[float]:
+    """For each σ, the share (%) of answered examples whose answer is ≥ σ: what the expert still
+    recognises at that noise, on the same axes as the model's accuracy."""
+    if answers is None or len(answers) == 0:
+        return []
+    return [100.0 * float((answers >= level - 1e-6).float().mean()) for level in levels]
+
+
 class RobustnessPlot:
     def __init__(self):
         self.widget = make_plot("Robustness curve", "noise σ", "accuracy %")
@@ -33,7 +41,20 @@ class RobustnessPlot:
         self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT)
         self.curves: list[Metrics] = []
         self.items: list[pg.PlotDataItem] = []
+        # the expert's own curve: a dashed step line, drawn under the model's curves
+        self.reference = self.widget.plot([], [], pen=pg.mkPen(theme.SOURCE_COLOURS[2], width=2, style=Qt.PenStyle.DashLine))
+        self.reference.setZValue(-1)
+        self.reference_points: tuple[list[float], list[float]] = ([], [])
+        self.answers = 0
         self.dirty = False
+
+    def set_answers(self, answers, grid: list[float]) -> None:
+        """The reference line from the expert's answers so far (a level snapshot's)."""
+        shares = recognised_share(answers, grid)
+        points, count = (list(grid) if shares else [], shares), 0 if answers is None else len(answers)
+        if (points, count) != (self.reference_points, self.answers):
+            self.reference_points, self.answers = points, count
+            self.dirty = True
 
     def add(self, metrics: Metrics) -> None:
         self.curves.append(metrics)
@@ -44,6 +65,8 @@ class RobustnessPlot:
         for item in self.items:
             self.widget.removeItem(item)
         self.items = []
+        self.reference_points, self.answers = ([], []), 0
+        self.reference.setData([], [])
         self.legend.clear()
         self.dirty = False
 
@@ -69,6 +92,9 @@ class RobustnessPlot:
             m = shown[-1]
             label = "final" if m.final else f"epoch {m.epoch}"
             self.legend.addItem(self.items[len(shown) - 1], f"{label} · {m.answers} answers")
+        self.reference.setData(*self.reference_points)
+        if self.reference_points[0]:
+            self.legend.addItem(self.reference, f"you still recognise ({self.answers} answer{'s' if self.answers != 1 else ''})")
 
 
 class AccuracyPlot:
@@ -213,6 +239,7 @@ class PlotsPanel(QWidget):
 
     def set_levels(self, snapshot) -> None:
         self.levels.set_snapshot(snapshot)
+        self.robustness.set_answers(snapshot.answers, snapshot.grid)
 
     def redraw_dirty(self) -> None:
         for plot in self.plots:

@@ -50,6 +50,8 @@ class LevelSnapshot:
     level: torch.Tensor
     source: torch.Tensor
     grid: list[float]
+    answers: torch.Tensor | None = None  # the expert's answers so far (the robustness plot's reference)
+    propagation: str = "none"  # how unanswered levels are predicted from the answers
 
 
 class RunState(StrEnum):
@@ -230,8 +232,10 @@ class TrainingWorker(QObject):
 
     def _emit_levels(self) -> None:
         self._levels_dirty = False
-        table = self.trainer.table
-        self.signals.levels_changed.emit(LevelSnapshot(table.level.clone(), table.source.clone(), list(self.trainer.settings.grid)))
+        table, book = self.trainer.table, self.trainer.book
+        answers = torch.tensor(list(book.answered.values()), dtype=torch.float32)
+        self.signals.levels_changed.emit(LevelSnapshot(table.level.clone(), table.source.clone(), list(self.trainer.settings.grid),
+                                                       answers, self.trainer.settings.propagate))
 
     def _emit_model(self) -> None:
         """A CPU copy of the weights: the GUI thread never touches the training model."""
