@@ -70,6 +70,9 @@ def test_new_session_defaults_start_on_the_embedded_dataset(qtbot, tmp_path):
     assert "epochs" not in request.overrides and "grid" not in request.overrides  # the dataset's defaults
     dialog.method.setCurrentIndex(dialog.method.findData("aqpl-gnt"))  # the suggested folder follows
     assert "embedded-aqpl-gnt-" in dialog.project_dir.text()
+    assert request.overrides["propagate"] == "none"  # off by default: the paper's method
+    dialog.propagate.setCurrentIndex(dialog.propagate.findData("neighbours"))
+    assert dialog.build_request().overrides["propagate"] == "neighbours"
 
 
 def test_new_session_dialog_shows_the_engines_one_line_message(qtbot, tmp_path):

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from app.engine.events import Callbacks, RunStore
 from app.engine.levels import Source
@@ -157,3 +158,23 @@ def test_the_pace_counts_answers_per_minute_and_idle_time():
     pace.finish()
     assert pace.reason_to_finish(True) == "finish"
     assert [hold_epoch(e, 1) for e in (1, 2, 5, 10, 30)] == [1, 1, 4, 8, 24]
+
+
+def test_answers_reach_the_unanswered_examples_at_the_next_epoch_not_the_next_refill(small):
+    """Propagation in an expert-paced session: 3 answers, the queue still full (no refill due),
+    yet by the next epoch every other example trains at a level predicted from those answers."""
+    expert = ScriptedExpert(every_s=0.0, limit=3, level=0.3)
+    trainer = Trainer(paced_settings(epochs=3, eval_every=0, method="aqpl-gnt", propagate="neighbours"), small,
+                      callbacks=expert)
+    expert.start(trainer)
+    seen = None
+    for event in trainer.steps():
+        if seen is None and len(expert.given) == 3 and int((trainer.table.source == Source.PROPAGATED).sum()):
+            seen = (trainer.epoch, len(trainer.book.pending), trainer.round)
+            trainer.finish()
+    assert seen is not None, "the answers never reached the unanswered examples"
+    epoch, pending, rounds = seen
+    assert rounds == 1 and pending >= trainer._low_water()  # no refill was due: the first round's queue
+    propagated = trainer.table.source == Source.PROPAGATED
+    assert int(propagated.sum()) == len(small.train_x) - 3
+    assert torch.allclose(trainer.table.level[propagated], torch.tensor(0.3))  # all three answers were 0.3

@@ -130,6 +130,8 @@ class Trainer:
         self._sequence = 0
         self.propagated = 0  # examples the last propagation set
         self._pool_features = None  # (pool ids, clean features) from the last scoring pass
+        self._propagation_features = None  # the features the last neighbours propagation used
+        self._answers_propagated = 0  # answers the last propagation knew of
         self._stop = False
         self._last_refill_step = -REFILL_GAP_BATCHES
         self._started = time.perf_counter()
@@ -316,7 +318,12 @@ class Trainer:
     def _round(self):
         """A scheduled round after an epoch. Synchronous mode waits until all its answers are in."""
         if self.settings.mode == "continuous" and self.oracle is None and len(self.book.pending) >= self._low_water():
-            return  # the expert still has work queued: keep the budget for examples scored later
+            # the expert still has work queued: keep the budget for examples scored later, but let
+            # the answers given since the last propagation reach the others now (on the features
+            # of the last scoring pass: the k-NN is cheap, a fresh feature pass is not)
+            if len(self.book.answered) != self._answers_propagated:
+                self.propagate(fresh_features=False)
+            return
         issued = self._start_round()
         if self.settings.mode != "synchronous" or self.oracle is not None:
             return
@@ -363,15 +370,21 @@ class Trainer:
         return queries
 
     # -- propagation (app/engine/propagate.py) ---------------------------------------------------
-    def propagate(self) -> int:
+    def propagate(self, fresh_features: bool = True) -> int:
         """Predict a level for every example the expert has not answered and hand it to the
-        policy; returns how many examples it set (0 when propagation is off or nothing is answered)."""
+        policy; returns how many examples it set (0 when propagation is off or nothing is answered).
+        fresh_features=False reuses the last propagation's features where there are some."""
         method = self.settings.propagate
         if method == "none" or not self.policy.uses_queries or not self.book.answered:
             return 0
         answered = torch.tensor(sorted(self.book.answered))
         answers = torch.tensor([self.book.answered[i] for i in answered.tolist()])
-        features = self._features_of_all() if method == "neighbours" else None
+        self._answers_propagated = len(answered)
+        features = None
+        if method == "neighbours":
+            if fresh_features or self._propagation_features is None:
+                self._propagation_features = self._features_of_all()
+            features = self._propagation_features
         predicted = predict(method, labels=self.dataset.train_y, features=features, answered=answered, answers=answers,
                             num_classes=self.dataset.num_classes, grid=self.settings.grid)
         unanswered = torch.ones(len(self.train_x), dtype=torch.bool)

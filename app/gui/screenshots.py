@@ -5,7 +5,8 @@
 For each screen size (default 1366×768 and 1920×1080) it starts a virtual X screen, starts
 `python -m app` on it as a new user would (settings, projects and logs in a temporary home),
 opens *New session* with Ctrl+N and presses Enter, so the session runs with the defaults
-(AQPL-CAT, continuous, the embedded set, budget 5 %). A scripted expert then answers through
+(AQPL-CAT, continuous, the embedded set, budget 5 %), except level propagation, which
+the dialog remembers from a previous session (`--propagate`, neighbours by default). A scripted expert then answers through
 the keyboard with xdotool, one digit key every `--every` seconds, while training runs. Once the
 project's metrics log holds `--evaluations` evaluations the whole window is captured with
 ImageMagick's `import` (main_window.png, or main_window_WxH.png for the other sizes); then P
@@ -76,6 +77,16 @@ def evaluations(home: Path) -> int:
     return sum(len(p.read_text().splitlines()) for p in logs)
 
 
+def remember_last_session(config_home: Path, overrides: dict) -> None:
+    """What the new-session dialog opens with: this user's last session (QSettings' INI file
+    under XDG_CONFIG_HOME), as if they had chosen it once before."""
+    from app.gui.settings_store import SettingsStore
+
+    store = SettingsStore(config_home / "AQPL Studio" / "AQPL Studio.conf")
+    store.save_last_session(overrides)
+    store.sync()
+
+
 def shoot_session(size: str, out: Path, name: str, args, first: bool) -> None:
     home = Path(tempfile.mkdtemp(prefix="aqpl-screens-"))
     screen = VirtualScreen(size, display=90 + int(size.split("x")[0]) % 7)
@@ -83,6 +94,7 @@ def shoot_session(size: str, out: Path, name: str, args, first: bool) -> None:
                XDG_DATA_HOME=str(home / "data"), AQPL_LOG_DIR=str(home / "logs"))
     env.pop("QT_QPA_PLATFORM", None)
     env.pop("WAYLAND_DISPLAY", None)
+    remember_last_session(home / "config", {"propagate": args.propagate})
     app = subprocess.Popen([sys.executable, "-m", "app"], env=env)
     try:
         window = run("xdotool", "search", "--sync", "--onlyvisible", "--name", "AQPL Studio", env=env).split()[0]
@@ -142,6 +154,7 @@ def main(argv=None) -> int:
     parser.add_argument("--answers", type=int, default=25, help="answers before the shot")
     parser.add_argument("--evaluations", type=int, default=3, help="evaluations before the shot")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--propagate", default="neighbours", help="the session's level propagation (remembered from a 'last session')")
     args = parser.parse_args(argv)
     for tool in ("Xvfb", "xdotool", "import"):
         if shutil.which(tool) is None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 from app.engine.data import DATASETS
 from app.engine.errors import AQPLError, SettingsError
 from app.engine.methods import METHODS
+from app.engine.propagate import NEIGHBOURS, PROPAGATIONS
 from app.engine.settings import DEVICES, MODES, load_defaults
 from app.engine.strategies import STRATEGIES
 from app.gui import theme
@@ -31,8 +32,13 @@ METHOD_LABELS = {
     "aqpl-cat": "AQPL-CAT (recommended)", "aqpl-gnt": "AQPL-GNT", "cat": "CAT (no queries)",
     "gnt": "GNT (no queries)", "standard": "Standard (clean training, no queries)",
 }
+PROPAGATION_LABELS = {
+    "none": "No: unanswered examples keep the method's level (the paper)",
+    "neighbours": f"To similar images: each unanswered example gets its {NEIGHBOURS} nearest answers' mean",
+    "class": "To the whole class: the median answer of its class",
+}
 COLOUR_DATASETS = ("cifar10", "tiny-imagenet")
-FAMILY_FREE = ("dataset", "method", "strategy", "mode", "budget", "device")
+FAMILY_FREE = ("dataset", "method", "strategy", "propagate", "mode", "budget", "device")
 SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
     "epochs": ("Epochs (continuous: the minimum)", 0, 1000),
     "queries_per_round": ("Queries per round", 0, 100_000),
@@ -84,6 +90,10 @@ class SessionDialog(QDialog):
         form.addRow("Method", self.method)
         self.strategy = self._combo(STRATEGIES, initial["strategy"])
         form.addRow("Sampling strategy", self.strategy)
+        self.propagate = self._combo(PROPAGATIONS, initial["propagate"], PROPAGATION_LABELS)
+        self.propagate.setToolTip("What an answer says about the examples nobody answered (beyond the paper; "
+                                  "off reproduces it). AQPL methods only.")
+        form.addRow("Spread answers", self.propagate)
         self.budget = QLineEdit(str(initial["budget"]))
         self.budget.setToolTip("Total questions: a count (300) or a share of the training set (5%)")
         form.addRow("Budget", self.budget)
@@ -196,7 +206,8 @@ class SessionDialog(QDialog):
     def overrides(self) -> dict:
         values = {
             "dataset": self.dataset.currentData(), "method": self.method.currentData(),
-            "strategy": self.strategy.currentData(), "mode": self.mode.currentData(),
+            "strategy": self.strategy.currentData(), "propagate": self.propagate.currentData(),
+            "mode": self.mode.currentData(),
             "model": self.model.currentData(), "device": self.device.currentData(),
             "budget": self.budget.text().strip() or None, "grid": parse_grid(self.grid.text()),
             "data_dir": self.data_dir.text().strip() or None if self.dataset.currentData() != "embedded" else None,
