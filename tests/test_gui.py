@@ -269,7 +269,7 @@ def test_propagation_shows_what_one_answer_moved_and_the_experts_own_curve(windo
     assert histogram.per_answer() == pytest.approx((len(small.train_x) - 4) / 4)
     assert "each answer moved about 149 examples" in histogram.widget.toolTip()
     labels = [label.text for _, label in histogram.legend.items]
-    assert any("propagated (596 · 149 per answer)" in text for text in labels)
+    assert any("propagated (596 · 149/answer)" in text for text in labels)
     grid = trainer.settings.grid
     levels, shares = robustness.reference_points
     assert levels == grid and shares == [100.0 if g <= 0.3 + 1e-9 else 0.0 for g in grid]

@@ -23,7 +23,8 @@ def level_counts(level: torch.Tensor, source: torch.Tensor, grid: list[float]) -
 class LevelHistogram:
     def __init__(self):
         self.widget = make_plot("Levels by source", "level σ", "examples")
-        self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT)
+        # a light backing keeps the legend legible where it covers bars (low levels, left)
+        self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=pg.mkBrush(255, 255, 255, 215))
         self.bars: list[pg.BarGraphItem] = []
         self.snapshot = None
         self.counts: torch.Tensor | None = None
@@ -66,7 +67,7 @@ class LevelHistogram:
             bar.setOpts(x=x, y0=base.tolist(), height=heights.tolist(), width=0.8)
             label = f"{name} ({int(heights.sum())})"
             if row == Source.PROPAGATED and self.per_answer() is not None:
-                label = f"{name} ({int(heights.sum())} · {self.per_answer():.0f} per answer)"
+                label = f"{name} ({int(heights.sum())} · {self.per_answer():.0f}/answer)"
             self.legend.addItem(bar, label)
             base = base + heights
         self.widget.setToolTip(self.describe())
