@@ -66,6 +66,9 @@ def main(argv=None) -> int:
             if row in run:
                 ax.axhline(run[row], color=colours[(len(curves) + i) % len(colours)], linestyle="--", linewidth=1, label=label)
         ax.set_xscale("log")
+        shares = sorted({100 * r["answers"] / args.train_size for runs in curves.values() for r in runs})
+        ax.set_xticks(shares, [f"{x:g}" for x in shares])
+        ax.minorticks_off()
         ax.set_xlabel("answers, % of the training set")
         ax.set_title(row.capitalize() if row != "all" else "All")
         ax.grid(alpha=0.3)
