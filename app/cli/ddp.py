@@ -28,7 +28,7 @@ def join(device, args):
     return group
 
 
-def run_one_distributed(group, settings, dataset, oracle, suite, project_path, label, quiet, make_bar=None):
+def run_one_distributed(group, settings, dataset, oracle, suite, project_path, label, quiet, make_bar=None, onnx=False):
     """run_one (app/cli/headless.py) for a rank: rank 0 opens the project and resumes it, then
     hands its trainer's state to the others, so a run may resume with another number of processes."""
     from app.cli.headless import BarCallbacks, run_one_checks, say
@@ -72,7 +72,7 @@ def run_one_distributed(group, settings, dataset, oracle, suite, project_path, l
         print(f"rank {group.rank}/{group.world}: {agreement[group.rank]}", file=sys.stderr, flush=True)
         if group.is_main:
             # the export first, the result last: results.json marks the run finished (see run_one)
-            project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"))
+            project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"), onnx=onnx)
             project.save_result(result)
         group.barrier()
         return result, trainer

@@ -115,10 +115,12 @@ def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     return oracle
 
 
-def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool, make_bar=None) -> tuple:
+def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool, make_bar=None,
+            onnx: bool = False) -> tuple:
     """One method × seed as a project: a finished project reports its stored result, an
     interrupted one resumes from its last checkpoint with every recorded answer.
-    make_bar(label, total batches) → Callbacks with close(): the progress display (default: a tqdm bar)."""
+    make_bar(label, total batches) → Callbacks with close(): the progress display (default: a tqdm bar).
+    onnx: also export the model as ONNX (--onnx)."""
     project = Project.open_or_create(project_path, settings)
     try:
         finished = run_one_checks(project, project_path, label)
@@ -126,7 +128,7 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
             if not all((project_path / "export" / name).is_file() for name in EXPORTS):
                 # finished by an older version that marked the run before exporting it
                 say(f"{label}: its export is incomplete, writing it again from the last checkpoint")
-                project.export(project_path / "export", on_warning=lambda m: say(f"warning: {m}"))
+                project.export(project_path / "export", on_warning=lambda m: say(f"warning: {m}"), onnx=onnx)
             return finished, project.latest_checkpoint()
         total = settings.epochs * -(-len(dataset.train_x) // settings.batch_size)
         bar = make_bar(label, total) if make_bar else BarCallbacks(label, total, quiet)
@@ -139,7 +141,7 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
             bar.close()
         # The export first, the result last: results.json marks the run finished, so a failed
         # export (full disk, unwritable folder) is written again by the next run, never reused.
-        project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"))
+        project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"), onnx=onnx)
         project.save_result(result)
         return result, trainer
     finally:
@@ -290,7 +292,8 @@ def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int
     name = f"{method}-seed{seed}"
     project_path = Path(args.project) if args.project else out / "runs" / name
     result, trainer = (runner or run_one)(settings, dataset, run_oracle, suite, project_path,
-                                          f"{METHOD_TITLES[method]} seed {seed}", args.quiet, make_bar)
+                                          f"{METHOD_TITLES[method]} seed {seed}", args.quiet, make_bar,
+                                          onnx=getattr(args, "onnx", False))
     if not copy_exports:
         return result  # a distributed run's other ranks: rank 0 copies the exports
     for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):

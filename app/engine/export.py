@@ -1,6 +1,7 @@
 """Export a trained model as a `torch.export` program (.pt2): loadable with `torch.export.load`
 alone, without this project's code (TorchScript is deprecated in this torch)."""
 
+import copy
 import io
 from pathlib import Path
 
@@ -9,9 +10,16 @@ import torch
 from app.engine.atomic import replace_atomically, write_bytes_atomically
 
 
+def portable(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy in eval mode, on the CPU, with ordinary contiguous weights: the models train in
+    channels-last memory (models/registry.py), which torch.export's writer warns about and a
+    reader on another device should not have to know."""
+    return copy.deepcopy(model).eval().cpu().to(memory_format=torch.contiguous_format)
+
+
 def export_program(model: torch.nn.Module, example: torch.Tensor, path: Path) -> Path:
     """Save `model` (in eval mode, on the CPU) with a dynamic batch dimension."""
-    model = model.eval().cpu()
+    model = portable(model)
     example = example.cpu()
     if len(example) < 2:  # torch.export specialises a batch of 1 to a constant
         example = example.expand(2, *example.shape[1:]).contiguous()
@@ -29,7 +37,7 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> Pa
     """Save `model` as one self-contained ONNX file (torch.onnx's dynamo exporter, dynamic
     batch dimension). Raises whatever the exporter raises: callers that treat ONNX as optional
     turn that into a warning."""
-    model = model.eval().cpu()
+    model = portable(model)
     example = example.cpu()
     if len(example) < 2:
         example = example.expand(2, *example.shape[1:]).contiguous()

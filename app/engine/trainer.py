@@ -86,7 +86,6 @@ class Trainer:
 
         torch.manual_seed(settings.seed)  # model initialisation
         self.model = build(settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size).to(self.device)
-        self.model = accel.prepare_model(self.model, self.device)  # GPU layout (app/engine/accel.py)
         self.autocast_dtype = accel.autocast_dtype(self.device, settings.precision)
         self.batches = math.ceil(len(dataset.train_x) / settings.batch_size)
         self.total_steps = settings.epochs * self.batches

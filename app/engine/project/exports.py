@@ -70,7 +70,7 @@ def _model_from_checkpoint(project, payload: dict):
     return model, tuple(shape)
 
 
-def export_project(project, folder: Path, trainer, on_warning) -> list[Path]:
+def export_project(project, folder: Path, trainer, on_warning, onnx: bool = True) -> list[Path]:
     warnings: list[str] = []
 
     def warn(message: str) -> None:
@@ -105,7 +105,10 @@ def export_project(project, folder: Path, trainer, on_warning) -> list[Path]:
             written.append(write_levels_csv(folder / "levels.csv", table, labels, classes))
         if model is not None:
             example = torch.zeros((2, *shape))
-            written.append(export_program(copy.deepcopy(model), example, folder / "model.pt2"))
+            written.append(export_program(model, example, folder / "model.pt2"))
+        if model is not None and not onnx:
+            (folder / "model.onnx").unlink(missing_ok=True)  # never a stale ONNX beside a fresh model.pt2
+        if model is not None and onnx:
             try:
                 written.append(export_onnx(model, example, folder / "model.onnx"))
             except OSError:

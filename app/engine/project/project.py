@@ -289,13 +289,15 @@ class Project:
         except (OSError, ValueError, TypeError):
             return None  # a damaged result means "not finished": resuming re-evaluates it
 
-    def export(self, folder, trainer=None, on_warning=None) -> list[Path]:
-        """levels.csv, answers.csv, model.pt2, model.onnx and report.md (with PNG plots) in
-        `folder`. Without a trainer the newest checkpoint is exported. What cannot be exported
-        (no checkpoint yet, a model ONNX cannot express) is a one-line warning, not an error."""
+    def export(self, folder, trainer=None, on_warning=None, onnx: bool = True) -> list[Path]:
+        """levels.csv, answers.csv, model.pt2, model.onnx (unless onnx=False: the exporter takes
+        longer than an epoch of the small CNN, so headless runs ask for it with --onnx) and
+        report.md (with PNG plots) in `folder`. Without a trainer the newest checkpoint is
+        exported. What cannot be exported (no checkpoint yet, a model ONNX cannot express) is a
+        one-line warning, not an error."""
         from app.engine.project.exports import export_project
 
-        return export_project(self, Path(folder), trainer, on_warning)
+        return export_project(self, Path(folder), trainer, on_warning, onnx)
 
     def close(self) -> None:
         if self._closed:
