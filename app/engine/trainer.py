@@ -19,7 +19,7 @@ from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check,
 from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
-from app.engine.evaluate import accuracy, robustness_curve, suite_scores
+from app.engine.evaluate import EVAL_BATCH, accuracy, robustness_curve, suite_scores
 from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query, RunStore
 from app.engine.levels import Source
 from app.engine.methods import make_policy
@@ -32,7 +32,7 @@ from app.engine.propagate import PenultimateFeatures, predict
 from app.engine.strategies import select, target_entropy
 from models import build
 
-SCORE_BATCH = 1000
+SCORE_BATCH = 1000  # examples whose noise is drawn at once (the draws' order depends on it)
 # Noise draws per example when scoring the pool: one draw's luck decides too much of an
 # example's entropy near its level; two halve that variance for twice one inference pass.
 SCORE_DRAWS = 2
@@ -406,8 +406,8 @@ class Trainer:
         missing_ids = torch.nonzero(missing).flatten()
         self.model.eval()
         with PenultimateFeatures(self.model) as hook:
-            for start in range(0, len(missing_ids), SCORE_BATCH):
-                self.model(to_float(self.train_x[missing_ids[start : start + SCORE_BATCH].to(self.device)]))
+            for start in range(0, len(missing_ids), EVAL_BATCH):
+                self.model(to_float(self.train_x[missing_ids[start : start + EVAL_BATCH].to(self.device)]))
         self.model.train()
         computed = torch.cat(hook.batches) if hook.batches else None
         width = (captured if captured is not None else computed).shape[1]
@@ -437,11 +437,13 @@ class Trainer:
             draws = []
             for _ in range(SCORE_DRAWS):
                 noise = torch.randn(clean.shape, generator=generator, device=self.device)
-                draws.append(torch.softmax(self.model(perturb(clean.clone(), batch_levels, noise)), dim=1).cpu())
+                noisy = perturb(clean.clone(), batch_levels, noise)
+                draws.append(torch.cat([torch.softmax(self.model(part), dim=1).cpu() for part in noisy.split(EVAL_BATCH)]))
             probs.append(torch.stack(draws))
             if capture:  # propagation's features: the clean images, in the same batches
                 with hook:
-                    self.model(clean)
+                    for part in clean.split(EVAL_BATCH):
+                        self.model(part)
         if capture:
             self._pool_features = (pool.clone(), torch.cat(hook.batches) if hook.batches else None)
         self.model.train()
