@@ -244,6 +244,31 @@ def test_a_cancelled_project_reopens_with_its_answers_queue_and_plots(window, qt
     assert window.store.recent_projects()[0] == str(project_dir.resolve())
 
 
+def test_a_finished_project_reopens_with_its_result_and_is_not_evaluated_again(window, qtbot, small, tmp_path):
+    project_dir = tmp_path / "finished"
+    first = window.start_session(SessionRequest(dataset=small, load_suite=True, project=str(project_dir),
+                                                overrides=tiny(method="gnt", epochs=2)))
+    qtbot.waitUntil(lambda: not first.active, timeout=WAIT_MS)
+    result = first.outcome.result
+    assert first.outcome.status == "done" and result.gaussian is not None and result.all is not None
+    evaluations = len(first.prepared.project.metrics_history()) if first.prepared.project else None
+
+    again = start(window, qtbot, small, project=str(project_dir), open_existing=True)
+    qtbot.waitUntil(lambda: not again.active, timeout=WAIT_MS)
+    assert again.outcome.status == "done"
+    shown = again.outcome.result
+    assert (shown.clean, shown.gaussian, shown.all) == (result.clean, result.gaussian, result.all)
+    assert f"Gaussian {result.gaussian:.1f} %" in window.status.bar.format()
+    from app.engine.project import Project
+
+    reopened = Project.open(project_dir)
+    try:
+        assert reopened.load_result().gaussian == result.gaussian  # results.json keeps what was measured
+        assert len(reopened.metrics_history()) == evaluations  # nothing was evaluated again
+    finally:
+        reopened.close()
+
+
 def test_propagation_shows_what_one_answer_moved_and_the_experts_own_curve(window, qtbot, small):
     """AQPL-GNT with neighbours propagation in the desktop app: after the first round is
     answered (every answer σ 0.3), the level histogram shows the propagated levels as their own

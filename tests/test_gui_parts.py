@@ -178,3 +178,29 @@ def test_enter_in_the_new_session_dialog_starts_and_never_opens_a_file_browser(q
         assert dialog.result() == SessionDialog.DialogCode.Accepted, target
         assert dialog.request is not None and dialog.request.overrides["dataset"] == "embedded"
     assert opened == []
+
+
+def test_the_progress_text_is_never_clipped_at_1366_pixels(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.gui.status_bar import TrainingStatusBar
+
+    window = QMainWindow()
+    status = TrainingStatusBar()
+    window.setStatusBar(status)
+    qtbot.addWidget(window)
+    window.resize(1366 - 40, 700)
+    window.show()
+    status.set_state("training")
+    status.set_device("cpu")
+    status.project.setText("project: /home/someone/.local/share/aqpl-studio/projects/embedded-aqpl-cat-2026-11-29_21-39-39")
+    # the longest text a run shows: the final epochs' evaluation of an expert-paced session
+    final = Progress(phase="eval", epoch=12, epochs=12, batch=47, batches=47, step=564, total_steps=564, elapsed_s=600,
+                     eta_s=0, pace="finishing", answers=17, budget=300, answers_per_min=3.0)
+    status.set_progress(final)
+    qtbot.wait(50)  # layouts update from the event loop
+    text = status.bar.format()
+    assert text == "epoch 12/12 · batch 47/47 · final epochs · evaluating · 0:00 left"
+    assert status.bar.width() >= status.bar.fontMetrics().horizontalAdvance(text)
+    assert status.answers.width() >= status.answers.fontMetrics().horizontalAdvance(status.answers.text())
+    assert window.minimumSizeHint().width() <= 1366 - 40

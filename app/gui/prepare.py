@@ -52,6 +52,7 @@ class PreparedSession:
     oracle: object | None = None  # watch mode: answers the queries through the panel
     history: list[Metrics] = field(default_factory=list)  # earlier evaluations of a reopened project
     answered_before: int = 0  # answers applied before this session (resumed projects)
+    finished: object | None = None  # a reopened project that had finished: its stored RunResult
 
     @property
     def project_path(self) -> str | None:
@@ -126,18 +127,19 @@ def prepare_session(request: SessionRequest, callbacks: Callbacks, report=None, 
         if project is not None:
             trainer = project.make_trainer(dataset, oracle=None, callbacks=callbacks)
             history = project.metrics_history()
+            finished = project.load_result()
         else:
             from app.engine.trainer import Trainer
 
             trainer = Trainer(settings, dataset, oracle=None, callbacks=callbacks)
-            history = []
+            history, finished = [], None
     except BaseException:
         if project is not None:
             project.close()
         raise
     return PreparedSession(
         settings=settings, dataset=dataset, trainer=trainer, project=project, oracle=oracle,
-        history=history, answered_before=trainer.book.used,
+        history=history, answered_before=trainer.book.used, finished=finished,
     )
 
 

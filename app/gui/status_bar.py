@@ -89,6 +89,15 @@ class TrainingStatusBar(QStatusBar):
     def set_state(self, text: str) -> None:
         self.state.setText(text)
 
+    def _show(self, text: str) -> None:
+        """The bar's text, never clipped: the bar widens to the longest text it has shown (so it
+        does not jitter as the text changes) and the project path, which elides, gives way."""
+        self.bar.setFormat(text)
+        self.bar.setToolTip(text)
+        needed = self.bar.fontMetrics().horizontalAdvance(text) + 2 * self.bar.fontMetrics().averageCharWidth()
+        if needed > self.bar.minimumWidth():
+            self.bar.setMinimumWidth(needed)
+
     def set_progress(self, progress) -> None:
         if isinstance(progress, Preparing):
             if progress.total:
@@ -96,19 +105,17 @@ class TrainingStatusBar(QStatusBar):
                 self.bar.setValue(progress.done)
             else:
                 self.bar.setRange(0, 0)  # busy
-            self.bar.setFormat(progress.label)
-            self.bar.setToolTip(progress.label)
+            self._show(progress.label)
             return
         self.bar.setRange(0, max(progress.total_steps, 1))
         self.bar.setValue(progress.step)
-        self.bar.setFormat(describe_progress(progress))
-        self.bar.setToolTip(self.bar.format())
+        self._show(describe_progress(progress))
         self.answers.setText(describe_answers(progress))
 
     def set_finished(self, text: str) -> None:
         self.bar.setRange(0, 1)
         self.bar.setValue(1 if text.startswith("done") else 0)
-        self.bar.setFormat(text)
+        self._show(text)
 
     def set_device(self, text: str, warning: str | None = None) -> None:
         self.device_warning = warning

@@ -187,6 +187,13 @@ class TrainingWorker(QObject):
         if self._stop_early.is_set():
             trainer.stop_early()
         self.signals.ready.emit(self.prepared)
+        if self.prepared.finished is not None:
+            # A finished project shows its stored result: evaluating it again would cost minutes
+            # and, without the suite that training loads on the way, replace Gaussian and All
+            # with "missing" in its results.json.
+            self._emit_levels()
+            finished = self.prepared.finished
+            return Outcome(RunState.STOPPED if finished.stopped_early else RunState.DONE, finished)
         if self.request.load_suite:
             self._suite = SuiteLoader(self.prepared.dataset, self.signals.warning.emit).start()
         self._emit_levels()
