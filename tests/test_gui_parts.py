@@ -204,3 +204,31 @@ def test_the_progress_text_is_never_clipped_at_1366_pixels(qtbot):
     assert status.bar.width() >= status.bar.fontMetrics().horizontalAdvance(text)
     assert status.answers.width() >= status.answers.fontMetrics().horizontalAdvance(status.answers.text())
     assert window.minimumSizeHint().width() <= 1366 - 40
+
+
+def test_the_level_histograms_legend_never_hides_the_top_of_a_bar(qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.level_histogram import LevelHistogram
+    from app.gui.worker import LevelSnapshot
+
+    histogram = LevelHistogram()
+    qtbot.addWidget(histogram.widget)
+    histogram.widget.resize(320, 330)  # its size in the main window at 1366×768
+    histogram.widget.show()
+    # GNT's table: every example at σ 0.7, a bar right under the legend (top right)
+    snapshot = LevelSnapshot(torch.full((6000,), 0.7), torch.zeros(6000, dtype=torch.uint8), GRID)
+    for _ in range(2):  # the legend's size settles in the event loop
+        histogram.set_snapshot(snapshot)
+        histogram.redraw()
+        QApplication.processEvents()
+    view = histogram.widget.getViewBox()
+    bar_top = view.mapViewToScene(pg_point(7, 6000)).y()
+    legend_bottom = histogram.legend.sceneBoundingRect().bottom()
+    assert bar_top > legend_bottom  # scene y grows downwards: the bar ends below the legend
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)

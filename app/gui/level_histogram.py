@@ -23,7 +23,8 @@ def level_counts(level: torch.Tensor, source: torch.Tensor, grid: list[float]) -
 class LevelHistogram:
     def __init__(self):
         self.widget = make_plot("Levels by source", "level σ", "examples")
-        # a light backing keeps the legend legible where it covers bars (low levels, left)
+        # a light backing keeps the legend legible; the y range leaves room above the bars for it
+        # (fit_legend), so it never hides the top of a bar
         self.legend = self.widget.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT, brush=pg.mkBrush(255, 255, 255, 215))
         self.bars: list[pg.BarGraphItem] = []
         self.snapshot = None
@@ -70,7 +71,15 @@ class LevelHistogram:
                 label = f"{name} ({int(heights.sum())} · {self.per_answer():.0f}/answer)"
             self.legend.addItem(bar, label)
             base = base + heights
+        self.fit_legend(int(base.max()) if len(base) else 0)
         self.widget.setToolTip(self.describe())
+
+    def fit_legend(self, tallest: int) -> None:
+        """A y range whose top part, where the legend sits, stays clear of the tallest bar."""
+        view_height = self.widget.getViewBox().height()
+        legend_height = self.legend.boundingRect().height() + 20  # its offset and a margin
+        share = min(0.6, legend_height / view_height) if view_height > 0 else 0.45
+        self.widget.setYRange(0, max(tallest, 1) / (1 - share), padding=0)
 
     def per_answer(self) -> float | None:
         """How many unanswered examples one answer moved, on average (None: nothing propagated)."""
