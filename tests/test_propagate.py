@@ -82,6 +82,21 @@ def test_aqpl_cat_uses_the_prediction_as_ceiling_and_keeps_adapting_below_it(few
     assert float(table.level[unanswered].max()) > 0  # CAT still raises levels below the ceiling
 
 
+def test_aqpl_cat_can_take_the_prediction_as_the_level_like_an_answer(few, tmp_path):
+    small = few
+    as_ceiling = run(small, tmp_path, method="aqpl-cat", propagate="class").table
+    as_level = run(small, tmp_path, method="aqpl-cat", propagate="class", propagate_as="level").table
+    truth = class_levels(small)
+    expert = as_level.source == Source.EXPERT
+    answered_classes = set(small.train_y[expert].tolist())
+    in_answered_class = torch.tensor([int(y) in answered_classes for y in small.train_y]) & ~expert
+    # every unanswered example of an answered class sits exactly at its class's answer, ceiling included
+    assert torch.allclose(as_level.level[in_answered_class], truth[in_answered_class])
+    assert torch.allclose(as_level.cap[~expert], as_level.level[~expert])
+    # as a ceiling, CAT climbs 0.1 per visit from 0: three epochs leave most examples below it
+    assert int((as_ceiling.level[in_answered_class] < truth[in_answered_class] - 1e-6).sum()) > 0.5 * int(in_answered_class.sum())
+
+
 def test_off_by_default_reproduces_the_paper(few, tmp_path):
     small = few
     trainer = run(small, tmp_path, method="aqpl-gnt", gnt_sigma=0.7)

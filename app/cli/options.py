@@ -6,7 +6,7 @@ from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
 from app.engine.methods import METHODS
 from app.engine.oracle.recipes import RECIPES
-from app.engine.propagate import PROPAGATIONS
+from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS
 from app.engine.settings import DEVICES, MODES, PRECISIONS, load_defaults
 from app.engine.strategies import STRATEGIES
 from models import MODEL_CHOICES
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         method.add_argument(flag, type=kind, help=text)
     method.add_argument("--propagate", choices=PROPAGATIONS,
                         help="after each round predict levels of unanswered examples: per class or from the learner's nearest neighbours (default none: the paper)")
+    method.add_argument("--propagate-as", choices=PROPAGATE_AS,
+                        help="AQPL-CAT: a propagated level is the example's ceiling, CAT adapting below it (default), or its level, like an answer")
     method.add_argument("--idle-finish-s", type=float, help="continuous mode with an expert (GUI): idle seconds that start the final epochs")
     method.add_argument("--oracle-recipe", choices=RECIPES,
                         help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
@@ -117,7 +119,7 @@ SETTING_OPTIONS = (
     "dataset", "data_dir", "image_size", "model", "device", "strategy", "mode", "epochs", "batch_size", "lr",
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
     "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
-    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "precision",
+    "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "propagate_as", "precision",
 )
 
 

@@ -103,9 +103,13 @@ class CATPolicy(LevelPolicy):
         return level
 
     def apply_propagated(self, table, ids, predicted):
-        # AQPL-CAT: the predicted level is the unanswered example's ceiling instead of ε_max;
-        # CAT keeps adapting below it
-        table.set_propagated(ids, caps=predicted)
+        if self.settings.propagate_as == "level":
+            # the prediction stands in for an answer: level and ceiling, so CAT no longer moves it
+            table.set_propagated(ids, levels=predicted, caps=predicted)
+        else:
+            # the predicted level is the unanswered example's ceiling instead of ε_max; CAT keeps
+            # adapting below it
+            table.set_propagated(ids, caps=predicted)
 
     def smoothing_weight(self, levels: torch.Tensor) -> torch.Tensor:
         # c·ε never passes 0.5, for every level an example can reach: an AQPL-CAT answer above

@@ -13,13 +13,17 @@ something about the examples that look like it.
   example); they follow the learner as it trains, so the predictions improve with it.
 
 Pure functions of tensors; the trainer applies the predictions through the level policy
-(AQPL-GNT trains at the predicted level, AQPL-CAT uses it as the ceiling).
+(AQPL-GNT trains at the predicted level; AQPL-CAT uses it as the ceiling, as the issue that asked
+for propagation specified, or with `propagate_as = "level"` as the level itself, like an answer).
 """
 
 import torch
 from torch import nn
 
 PROPAGATIONS = ("none", "class", "neighbours")
+# What AQPL-CAT makes of a prediction: the example's ceiling, below which CAT keeps adapting (the
+# default), or its level (and ceiling), as if the expert had answered it. AQPL-GNT always trains at it.
+PROPAGATE_AS = ("ceiling", "level")
 NEIGHBOURS = 10  # enough answers to average one annotator's one-step slips away, few enough to stay local
 CHUNK = 4096
 

@@ -73,6 +73,7 @@ class Settings:
     pool_subset: int = _DEFAULTS["pool_subset"]
     idle_finish_s: float = _DEFAULTS["idle_finish_s"]  # continuous mode with an expert: idle seconds that end the extension
     propagate: str = _DEFAULTS["propagate"]  # level propagation after each round (app/engine/propagate.py)
+    propagate_as: str = _DEFAULTS["propagate_as"]  # AQPL-CAT: a prediction is the ceiling, or the level
     oracle_recipe: str = _DEFAULTS["oracle_recipe"]  # the simulated expert (app/engine/oracle/recipes.py)
     oracle_tau: float = _DEFAULTS["oracle_tau"]  # perceptual: similarity threshold, fitted by benchmarks/calibrate_oracle.py
     oracle_blur: float = _DEFAULTS["oracle_blur"]  # perceptual: the eye's blur in pixels
@@ -92,11 +93,13 @@ class Settings:
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
                       "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
-                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "idle_finish_s"}
+                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "propagate_as", "idle_finish_s"}
         if not self.method.endswith("gnt"):
             names |= {"gnt_sigma", "gnt_p_clean"}
         if not self.method.endswith("cat"):
-            names |= {"cat_eta", "cat_eps_max", "cat_smoothing"}
+            names |= {"cat_eta", "cat_eps_max", "cat_smoothing", "propagate_as"}
+        if self.propagate == "none":
+            names.add("propagate_as")
         return names
 
     @property
@@ -151,7 +154,7 @@ class Settings:
         _check_types(self)
         from app.engine.methods import METHODS
         from app.engine.oracle.recipes import RECIPES
-        from app.engine.propagate import PROPAGATIONS
+        from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS
         from app.engine.strategies import STRATEGIES
         from models import MODEL_CHOICES
 
@@ -164,6 +167,7 @@ class Settings:
         _choice("oracle-recipe", self.oracle_recipe, RECIPES)
         _choice("precision", self.precision, PRECISIONS)
         _choice("propagate", self.propagate, PROPAGATIONS)
+        _choice("propagate-as", self.propagate_as, PROPAGATE_AS)
         if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
             raise SettingsError(
                 f"oracle-tau {self.oracle_tau} / oracle-blur {self.oracle_blur}: τ is a correlation in (0, 1) and the blur a width ≥ 0 pixels"
