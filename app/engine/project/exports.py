@@ -70,6 +70,19 @@ def _model_from_checkpoint(project, payload: dict):
     return model, tuple(shape)
 
 
+def _export_onnx(model, example, path: Path, warn) -> list[Path]:
+    """ONNX is optional: a model the exporter cannot express is a warning, not an error."""
+    try:
+        return [export_onnx(model, example, path)]
+    except OSError:
+        raise
+    except Exception as exc:  # the exporter's many failure types
+        path.unlink(missing_ok=True)
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        warn(f"ONNX export failed for this model ({first}): use model.pt2 (torch.export) instead")
+        return []
+
+
 def export_project(project, folder: Path, trainer, on_warning, onnx: bool = True) -> list[Path]:
     warnings: list[str] = []
 
@@ -106,17 +119,10 @@ def export_project(project, folder: Path, trainer, on_warning, onnx: bool = True
         if model is not None:
             example = torch.zeros((2, *shape))
             written.append(export_program(model, example, folder / "model.pt2"))
-        if model is not None and not onnx:
-            (folder / "model.onnx").unlink(missing_ok=True)  # never a stale ONNX beside a fresh model.pt2
-        if model is not None and onnx:
-            try:
-                written.append(export_onnx(model, example, folder / "model.onnx"))
-            except OSError:
-                raise
-            except Exception as exc:  # the exporter's many failure types: ONNX is optional
-                (folder / "model.onnx").unlink(missing_ok=True)
-                first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-                warn(f"ONNX export failed for this model ({first}): use model.pt2 (torch.export) instead")
+            if onnx:
+                written.extend(_export_onnx(model, example, folder / "model.onnx", warn))
+            else:
+                (folder / "model.onnx").unlink(missing_ok=True)  # never a stale ONNX beside a fresh model.pt2
         from app.engine.project.report import write_report
 
         result = trainer.result if trainer is not None else None  # the run may not be marked finished yet
