@@ -5,8 +5,10 @@
         --line GNT=runs/gnt --line CAT=runs/cat --line Standard=runs/standard
 
 Each --curve folder is one headless run's `--out` (its results.json gives the answers used and
-the rows); each --line folder is a method that asks nothing, drawn as a horizontal line. Prints
-the table (Markdown) and writes one panel per row (Clean, Gaussian, All, Conform).
+the rows); each --line folder is a method that asks nothing, drawn as a horizontal line. With
+`--seed K` every folder contributes its seed-K run alone (a curve of one seed throughout, even
+where a folder holds three); without it, the folder's mean over its seeds. Prints the table
+(Markdown) and writes one panel per row (Clean, Gaussian, All, Conform).
 """
 
 import argparse
@@ -16,13 +18,20 @@ from pathlib import Path
 ROWS = ("clean", "gaussian", "all", "conform")
 
 
-def read_run(folder: str) -> dict:
-    """The first method of a results.json: its mean rows and the answers it used."""
+def read_run(folder: str, seed: int | None = None) -> dict:
+    """The first method of a results.json: its rows and the answers it used (one seed's run, or
+    the mean over the folder's seeds)."""
     results = json.loads((Path(folder) / "results.json").read_text())
     method = next(iter(results["methods"].values()))
+    if seed is not None:
+        run = next((r for r in method["runs"] if r["seed"] == seed), None)
+        if run is None:
+            raise SystemExit(f"{folder} has no run with seed {seed} (seeds {method['seeds']})")
+        values = {row: run[row] for row in ROWS if run.get(row) is not None}
+        values["answers"] = run["queries_used"]
+        return values
     values = {row: method[row]["mean"] for row in ROWS if isinstance(method.get(row), dict)}
     values["answers"] = sum(method["queries_used"]) / len(method["queries_used"])
-    values["train"] = results.get("settings", {}).get("train_size") or results.get("train_size")
     return values
 
 
@@ -32,6 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--line", action="append", default=[], help="LABEL=folder (a method without queries)")
     parser.add_argument("--train-size", type=int, default=60_000)
     parser.add_argument("--out", default="answers_curve.png")
+    parser.add_argument("--seed", type=int, help="every folder's run of this seed alone (default: each folder's mean)")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -42,8 +52,8 @@ def main(argv=None) -> int:
     curves = {}
     for spec in args.curve:
         label, folders = spec.split("=", 1)
-        curves[label] = sorted((read_run(f) for f in folders.split(",")), key=lambda r: r["answers"])
-    lines = {label: read_run(folder) for label, folder in (spec.split("=", 1) for spec in args.line)}
+        curves[label] = sorted((read_run(f, args.seed) for f in folders.split(",")), key=lambda r: r["answers"])
+    lines = {label: read_run(folder, args.seed) for label, folder in (spec.split("=", 1) for spec in args.line)}
 
     header = "| answers (share of the training set) | " + " | ".join(r.capitalize() if r != "all" else "All" for r in ROWS) + " |"
     print(header)
