@@ -264,9 +264,13 @@ def test_a_finished_project_reopens_with_its_result_and_is_not_evaluated_again(w
     reopened = Project.open(project_dir)
     try:
         assert reopened.load_result().gaussian == result.gaussian  # results.json keeps what was measured
-        assert len(reopened.metrics_history()) == evaluations  # nothing was evaluated again
+        history = reopened.metrics_history()
+        assert len(history) == evaluations  # nothing was evaluated again
     finally:
         reopened.close()
+    # the loss plot shows the epochs already trained, not an empty panel
+    trained = [(m.step, m.loss) for m in history if m.loss is not None]
+    assert trained and list(zip(window.plots.loss.steps, window.plots.loss.losses)) == trained
 
 
 def test_propagation_shows_what_one_answer_moved_and_the_experts_own_curve(window, qtbot, small):

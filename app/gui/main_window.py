@@ -260,8 +260,7 @@ class MainWindow(QMainWindow):
         trainer, settings = prepared.trainer, prepared.settings
         self.panel.attach(trainer, prepared.dataset, settings, trainer.book.budget, prepared.answered_before)
         self.plots.reset(by_epoch=not settings.uses_queries)
-        for metrics in prepared.history:
-            self.plots.add_metrics(metrics)
+        self.plots.add_history(prepared.history)
         self.plots.redraw_dirty()
         gpu_missing = settings.device in ("cuda", "mps") and trainer.device.type == "cpu"
         self.status.set_device(describe(trainer.device), f"{settings.device} was requested but is not available: training runs on the CPU" if gpu_missing else None)

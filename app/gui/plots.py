@@ -194,6 +194,17 @@ class LossPlot:
         self.averages.append(average)
         self.dirty = True
 
+    def add_epoch(self, metrics: Metrics) -> None:
+        """One epoch's mean loss from the project's history: a reopened project shows the loss
+        of the epochs already trained (one point each), and live reports continue after them."""
+        if metrics.loss is None or (self.steps and metrics.step <= self.steps[-1]):
+            return
+        # an epoch's mean is already an average: both lines go through it
+        self.steps.append(metrics.step)
+        self.losses.append(metrics.loss)
+        self.averages.append(metrics.loss)
+        self.dirty = True
+
     def clear(self) -> None:
         self.steps, self.losses, self.averages, self._last = [], [], [], None
         self.raw.setData([], [])
@@ -233,6 +244,12 @@ class PlotsPanel(QWidget):
     def add_metrics(self, metrics: Metrics) -> None:
         self.robustness.add(metrics)
         self.accuracy.add(metrics)
+
+    def add_history(self, history: list[Metrics]) -> None:
+        """The evaluations (and epoch losses) a reopened project already holds."""
+        for metrics in history:
+            self.add_metrics(metrics)
+            self.loss.add_epoch(metrics)
 
     def add_progress(self, progress: Progress) -> None:
         self.loss.add(progress)
