@@ -189,20 +189,19 @@ class LossPlot:
             loss = mean  # first report of an epoch: the mean of its first batches
         self._last = (epoch, batch, mean)
         average = loss if not self.averages else self.averages[-1] + self.SMOOTHING * (loss - self.averages[-1])
-        self.steps.append(progress.step)
-        self.losses.append(loss)
-        self.averages.append(average)
-        self.dirty = True
+        self._append(progress.step, loss, average)
 
     def add_epoch(self, metrics: Metrics) -> None:
         """One epoch's mean loss from the project's history: a reopened project shows the loss
         of the epochs already trained (one point each), and live reports continue after them."""
         if metrics.loss is None or (self.steps and metrics.step <= self.steps[-1]):
             return
-        # an epoch's mean is already an average: both lines go through it
-        self.steps.append(metrics.step)
-        self.losses.append(metrics.loss)
-        self.averages.append(metrics.loss)
+        self._append(metrics.step, metrics.loss, metrics.loss)  # an epoch's mean is already an average
+
+    def _append(self, step: int, loss: float, average: float) -> None:
+        self.steps.append(step)
+        self.losses.append(loss)
+        self.averages.append(average)
         self.dirty = True
 
     def clear(self) -> None:
