@@ -9,6 +9,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.gui import theme
+from app.gui.binding import check_binding
 from app.gui.errors import install_excepthook
 
 APP_NAME = "AQPL Studio"
@@ -52,6 +53,7 @@ def launch(overrides: dict, simulate_oracle: bool = False, project: str | None =
     from app.gui.prepare import SessionRequest, gui_default
 
     app = application()
+    check_binding()  # a leaking Qt release aborts the interpreter minutes in: refuse it now
     window = MainWindow()
     install_excepthook(window.show_error)
     window.show()
