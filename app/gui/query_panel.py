@@ -2,7 +2,8 @@
 
 The example is shown with one noise pattern scaled to every level of the grid (the paper's
 query type); the expert picks the largest level at which it is still recognisable as its class
-by click, by number key (0-9 pick candidates 0-9), or with the arrow keys and Enter. Backspace
+by click, by its key (0-9 pick candidates 0-9, then A, B, ... the 11th, 12th, ...: the key is in
+the badge under each image), or with the arrow keys and Enter. Backspace
 undoes (unlimited), Shift+Backspace redoes, S skips. Answers go straight to the sink (an
 `AnswerSink`, the trainer: thread-safe, stored durably when a project is open, see
 app/engine/answers.py); the panel keeps its own queue.
@@ -21,12 +22,22 @@ from app.engine.answers import Answer, AnswerSink, Skip, Undo
 from app.engine.errors import AQPLError
 from app.engine.events import Query
 from app.engine.perturb import candidate_images
-from app.gui.candidate_tile import SPACING, CandidateTile, best_layout, tile_size
+from app.gui.candidate_tile import CANDIDATE_KEYS, SPACING, CandidateTile, best_layout, candidate_key, tile_size
 from app.gui.predictions import Predictor
 from app.gui.qimage import to_qimage
 from app.gui.query_queue import GivenAnswer, QueryQueue
 
-DIGIT_KEYS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(10)}
+# Qt key → candidate index: 0-9, then the letters of CANDIDATE_KEYS (A = the 11th candidate, ...)
+GRID_PAD = 4  # above and below the grid of tiles
+ANSWER_KEYS = {getattr(Qt.Key, f"Key_{k}"): i for i, k in enumerate(CANDIDATE_KEYS)}
+
+
+def keys_text(count: int) -> str:
+    """The answer keys of `count` candidates, as the subtitle names them: "0–9 or A"."""
+    last = candidate_key(min(count, len(CANDIDATE_KEYS)) - 1)
+    if count <= 10:
+        return f"0–{last}"
+    return f"0–9 or {last}" if last == "A" else f"0–9, A–{last}"
 
 
 class QueryPanel(QFrame):
@@ -211,8 +222,8 @@ class QueryPanel(QFrame):
             self.redo()
         elif ctrl or mods & Qt.KeyboardModifier.AltModifier:
             return False
-        elif key in DIGIT_KEYS:
-            self.answer_index(DIGIT_KEYS[key])
+        elif key in ANSWER_KEYS:
+            self.answer_index(ANSWER_KEYS[key])
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.answer_index(self.cursor)
         elif key == Qt.Key.Key_Left:
@@ -270,12 +281,12 @@ class QueryPanel(QFrame):
         if not self.tiles or self.tiles[0].image is None:
             return
         image = self.tiles[0].image
-        room_w, room_h = self.grid_host.width(), self.grid_host.height() - 16
+        room_w, room_h = self.grid_host.width(), self.grid_host.height() - 2 * GRID_PAD
         self.columns, scale = best_layout(len(self.tiles), image.width(), image.height(), room_w, room_h)
         width, height = tile_size(image.width(), image.height(), scale)
         rows = math.ceil(len(self.tiles) / self.columns)
         left = max(0, (room_w - self.columns * width - (self.columns - 1) * SPACING) // 2)
-        top = 8 + max(0, (room_h - rows * height - (rows - 1) * SPACING) // 2)
+        top = GRID_PAD + max(0, (room_h - rows * height - (rows - 1) * SPACING) // 2)
         for i, tile in enumerate(self.tiles):
             row, column = divmod(i, self.columns)
             tile.setGeometry(left + column * (width + SPACING), top + row * (height + SPACING), width, height)
@@ -307,7 +318,7 @@ class QueryPanel(QFrame):
                 tile.clicked.connect(self.answer_index)
                 tile.show()
         for i, (tile, level) in enumerate(zip(self.tiles, query.grid)):
-            tile.set_candidate(to_qimage(self.images[i]), level, str(i) if i < 10 else "")
+            tile.set_candidate(to_qimage(self.images[i]), level, candidate_key(i))
         self._layout_tiles()
         current = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - query.level))
         self.cursor = current if select is None else select
@@ -334,7 +345,7 @@ class QueryPanel(QFrame):
             self.title.setText(f"Pick the noisiest image you still recognise as <b>{query.class_name}</b>")
             self.subtitle.setText(
                 f"example #{query.example_id} · trains at σ {query.level:g} now · round {query.round}"
-                "  —  click, press 0–9, or ←/→ and Enter"
+                f"  —  click, press {keys_text(len(query.grid))}, or ←/→ and Enter"
             )
         can_answer = self.accepting and query is not None
         self.skip_button.setEnabled(can_answer)

@@ -1,7 +1,7 @@
 """Every keyboard shortcut, in one list: the help dialog shows it, the README quotes it."""
 
 QUERY_KEYS = [
-    ("0 – 9", "answer with candidate 0–9 (the number in the image's corner)"),
+    ("0 – 9, A", "answer with candidate 0–9; A (then B, C, …) with the 11th (12th, 13th, …): the key is in the badge under each image"),
     ("← → ↑ ↓", "move the selection between candidates"),
     ("Enter", "answer with the selected candidate"),
     ("Click", "answer with the clicked candidate"),

@@ -1,0 +1,113 @@
+"""What the expert of issue 19 met in the window (sections 3-5), as tests: the export folder and
+the message after it, candidates large enough to judge with a key each, and the smaller things
+(the accuracy plot, the status line, the progress bar, badges, predictions, paused time, undo
+after reopening)."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+from PySide6.QtCore import QRect, Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.engine.events import Query  # noqa: E402
+from app.gui.main_window import MainWindow, default_geometry  # noqa: E402
+from app.gui.settings_store import SettingsStore  # noqa: E402
+
+GRID = [round(0.1 * i, 1) for i in range(11)]
+WAIT_MS = 60_000
+
+
+def query(example: int, level: float = 0.0) -> Query:
+    return Query(example_id=example, label=example % 10, class_name=f"class {example % 10}", level=level, round=1,
+                 utility=0.0, noise_seed=0, grid=GRID)
+
+
+class Sink:
+    """Stands in for the trainer: records what the panel submits."""
+
+    def __init__(self):
+        self.messages = []
+
+    def submit(self, message):
+        self.messages.append(message)
+
+
+def window_at(qtbot, tmp_path, screen: QRect) -> MainWindow:
+    """The main window as it opens on a screen of this size, a query on screen."""
+    window = MainWindow(SettingsStore(tmp_path / "gui.ini"), project_root=tmp_path / "projects")
+    qtbot.addWidget(window)
+    window.setGeometry(default_geometry(screen))
+    window.splitter.setSizes([int(window.width() * 0.53), int(window.width() * 0.47)])  # its first-start split
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def show_query(window, dataset, level: float = 0.2) -> Sink:
+    from app.engine.settings import Settings
+
+    sink = Sink()
+    window.panel.attach(sink, dataset, Settings(), budget=300)
+    window.panel.add_queries([query(5, level=level), query(7), query(9)])
+    for _ in range(3):
+        QApplication.processEvents()
+    return sink
+
+
+# -- §4: candidates large enough to judge, each with a key ------------------------------------------
+@pytest.mark.parametrize("size, scale", [((1366, 768), 4), ((1920, 1080), 5)])
+def test_candidates_fill_the_panel_at_four_times_on_a_laptop_and_five_on_full_hd(qtbot, tmp_path, small, size, scale):
+    window = window_at(qtbot, tmp_path, QRect(0, 0, *size))
+    show_query(window, small)
+    panel = window.panel
+    sides = {tile.image_rect().width() for tile in panel.tiles}
+    assert len(sides) == 1, sides  # every candidate at the same size
+    side = sides.pop()
+    assert side % 28 == 0 and side >= 28 * scale, f"{side:.0f} px at {size}"  # whole-number scale, at least 4× / 5×
+    # the grid uses the panel: little empty room above and below it, or beside it
+    top = min(tile.y() for tile in panel.tiles)
+    bottom = max(tile.geometry().bottom() for tile in panel.tiles)
+    left = min(tile.x() for tile in panel.tiles)
+    right = max(tile.geometry().right() for tile in panel.tiles)
+    host = panel.grid_host
+    assert (bottom - top) / host.height() > 0.85 or (right - left) / host.width() > 0.85
+
+
+def test_every_candidate_has_a_key_and_the_eleventh_is_a(qtbot, tmp_path, small):
+    window = window_at(qtbot, tmp_path, QRect(0, 0, 1366, 768))
+    sink = show_query(window, small)
+    panel = window.panel
+    assert [tile.key for tile in panel.tiles] == list("0123456789A")
+    qtbot.keyClick(panel, Qt.Key.Key_A)  # σ 1.0, the 11th candidate
+    assert sink.messages[-1].example_id == 5 and sink.messages[-1].level == 1.0
+    qtbot.keyClick(panel, Qt.Key.Key_9)
+    assert sink.messages[-1].example_id == 7 and sink.messages[-1].level == 0.9
+    assert "0–9 or A" in panel.subtitle.text()
+
+
+def test_badges_leave_every_image_pixel_as_a_crisp_square(qtbot, tmp_path, small):
+    """The number and the "now" badge sit under the image: every pixel of the enlarged image on
+    screen is its source pixel, nearest-neighbour, nothing drawn over a corner."""
+    window = window_at(qtbot, tmp_path, QRect(0, 0, 1366, 768))
+    show_query(window, small, level=0.2)
+    panel = window.panel
+    tile = panel.tiles[2]  # selected, and the level the example trains at now: both badges
+    assert tile.selected and tile.is_current and tile.key == "2"
+    shot = tile.grab().toImage()
+    rect = tile.image_rect()
+    scale = int(rect.width()) // tile.image.width()
+    wrong = 0
+    for y in range(int(rect.height())):
+        for x in range(int(rect.width())):
+            expected = tile.image.pixelColor(x // scale, y // scale).red()
+            wrong += abs(shot.pixelColor(int(rect.x()) + x, int(rect.y()) + y).red() - expected) > 1
+    assert wrong == 0, f"{wrong} of {int(rect.width()) ** 2} image pixels differ from the source pixel"
+    assert not tile.key_rect().intersects(rect) and not tile.now_rect().intersects(rect)
+    assert tile.key_rect().width() > 0 and tile.now_rect().width() > 0
