@@ -111,3 +111,67 @@ def test_badges_leave_every_image_pixel_as_a_crisp_square(qtbot, tmp_path, small
     assert wrong == 0, f"{wrong} of {int(rect.width()) ** 2} image pixels differ from the source pixel"
     assert not tile.key_rect().intersects(rect) and not tile.now_rect().intersects(rect)
     assert tile.key_rect().width() > 0 and tile.now_rect().width() > 0
+
+
+# -- §3: export --------------------------------------------------------------------------------------
+def test_export_suggests_a_folder_that_exists_and_says_where_the_files_went(qtbot, tmp_path, monkeypatch, tiny, make_settings):
+    from pathlib import Path
+
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.engine.project import Project
+
+    project_dir = tmp_path / "project"
+    Project.create(project_dir, make_settings(dataset="embedded")).close()
+
+    def fake_export(self, folder, trainer=None, on_warning=None, onnx=True):  # the engine's export is tested elsewhere
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        files = [Path(folder) / name for name in ("levels.csv", "answers.csv", "report.md")]
+        for f in files:
+            f.write_text("x\n")
+        on_warning("model.onnx: not exported (a test)")
+        return files
+
+    monkeypatch.setattr(Project, "export", fake_export)
+    suggested = []
+
+    def choose(parent, caption, directory):  # what the expert sees: the suggested folder exists, Choose works
+        suggested.append((directory, Path(directory).is_dir()))
+        return directory
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", choose)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    window = MainWindow(SettingsStore(tmp_path / "gui.ini"), project_root=tmp_path / "projects")
+    qtbot.addWidget(window)
+    window.show()
+    window.last_project = str(project_dir)
+    window._update_actions()
+    assert window.export_action.isEnabled()
+    window.export_action.trigger()  # Ctrl+E
+    folder = project_dir / "export"
+    assert suggested == [(str(folder), True)]
+    qtbot.waitUntil(lambda: window.export_box is not None, timeout=WAIT_MS)
+    box = window.export_box
+    assert box.isVisible() and str(folder) in box.text() and "3 files" in box.text()
+    assert "levels.csv" in box.informativeText() and "model.onnx" in box.informativeText()
+    box.open_button.click()
+    assert opened == [QUrl.fromLocalFile(str(folder))]
+    assert (folder / "levels.csv").is_file()
+
+
+def test_a_suggested_export_folder_that_was_not_chosen_is_not_left_behind(qtbot, tmp_path, monkeypatch, make_settings):
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.engine.project import Project
+
+    project_dir = tmp_path / "project"
+    Project.create(project_dir, make_settings(dataset="embedded")).close()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: "")  # the expert cancels
+    window = MainWindow(SettingsStore(tmp_path / "gui.ini"), project_root=tmp_path / "projects")
+    qtbot.addWidget(window)
+    window.last_project = str(project_dir)
+    window.export_project()
+    assert not (project_dir / "export").exists() and window.export_job is None

@@ -5,8 +5,8 @@ training and no slow work itself."""
 from pathlib import Path
 
 import platformdirs
-from PySide6.QtCore import QRect, Qt, Slot
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtCore import QRect, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QToolBar
 
 from app.engine.device import describe, pick_device
@@ -37,6 +37,20 @@ FRAME_MARGIN = 40  # title bar and borders the window manager adds around the ge
 
 def default_project_root() -> Path:
     return Path(platformdirs.user_data_dir("aqpl-studio")) / "projects"
+
+
+def export_folder(project: Path) -> tuple[Path, bool]:
+    """The folder Export suggests, and whether it was made now: the project's `export` folder,
+    made if missing (a file dialog cannot choose a folder that does not exist); where it cannot
+    be made, the project folder itself."""
+    folder = project / "export"
+    if folder.is_dir():
+        return folder, False
+    try:
+        folder.mkdir(parents=True)
+        return folder, True
+    except OSError:
+        return project, False
 
 
 def default_geometry(available: QRect) -> QRect:
@@ -71,6 +85,7 @@ class MainWindow(QMainWindow):
         self.messages: list[str] = []  # warnings of this run, newest last
         self.error_boxes: list[QMessageBox] = []
         self.export_job: BackgroundJob | None = None
+        self.export_box: QMessageBox | None = None  # "Exported … to …", with Open folder
         self._closing = False
         self.setWindowTitle(APP_NAME)
         if icon is not None:
@@ -337,9 +352,17 @@ class MainWindow(QMainWindow):
 
     # -- export --------------------------------------------------------------------------------------
     def export_project(self) -> None:
+        """Ctrl+E: choose a folder (the project's `export` folder is suggested, and made so the
+        dialog can choose it), export off the GUI thread, then say where the files went."""
         if self.last_project is None or (self.session is not None and self.session.active):
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export to folder", str(Path(self.last_project) / "export"))
+        suggested, made = export_folder(Path(self.last_project))
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", str(suggested))
+        if made and (not folder or Path(folder).resolve() != suggested.resolve()):
+            try:
+                suggested.rmdir()  # made for the dialog, not chosen: leave no empty folder behind
+            except OSError:
+                pass
         if folder:
             self.run_export(self.last_project, folder)
 
@@ -365,6 +388,30 @@ class MainWindow(QMainWindow):
             self._on_warning(note)
         self.statusBar().showMessage(f"exported {len(files)} files to {folder}", 15_000)
         self._update_actions()
+        self.export_box = self._show_export_message(folder, files, notes)
+
+    def _show_export_message(self, folder: str, files, notes) -> QMessageBox:
+        """Names the folder and the files, with a button that opens the folder (not modal)."""
+        names = ", ".join(Path(f).name for f in files)
+        box = QMessageBox(QMessageBox.Icon.Information, f"Export — {APP_NAME}", f"Exported {len(files)} files to {folder}", parent=self)
+        box.setInformativeText(names + "".join(f"\n⚠ {note}" for note in notes))
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        open_button = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.setDefaultButton(open_button)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda button: self.open_folder(folder) if button is open_button else None)
+        box.open_button = open_button
+        box.show()
+        return box
+
+    def open_folder(self, folder: str) -> bool:
+        """Show `folder` in the desktop's file manager."""
+        opened = QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+        if not opened:
+            self.statusBar().showMessage(f"no file manager could be started: the files are in {folder}", 30_000)
+        return opened
 
     def _export_failed(self, message: str) -> None:
         self.show_error(message)
