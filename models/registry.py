@@ -61,9 +61,10 @@ def default_model(in_channels: int, image_size: int) -> str:
     return "small-cnn" if in_channels == 1 and image_size <= 32 else "resnet18"
 
 
-def check_fits(name: str, in_channels: int, image_size: int) -> str:
+def check_fits(name: str, in_channels: int, image_size: int, fix: str | None = None) -> str:
     """The concrete model name, or a one-line error when the model cannot take these images
-    (callers check before slow work such as generating a corruption suite)."""
+    (callers check before slow work such as generating a corruption suite). `fix`: what the
+    user should do about images too small (default: resize them with --image-size)."""
     if name == AUTO:
         name = default_model(in_channels, image_size)
     if name not in MODELS:
@@ -72,7 +73,7 @@ def check_fits(name: str, in_channels: int, image_size: int) -> str:
     if image_size < smallest:
         raise ImageTooSmallError(
             f"images of {image_size}×{image_size} pixels are too small for the {name} model (it needs at least "
-            f"{smallest}×{smallest}): resize them, e.g. --image-size 28 for an image folder"
+            f"{smallest}×{smallest}): {fix or 'resize them, e.g. --image-size 28 for an image folder'}"
         )
     return name
 

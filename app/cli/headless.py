@@ -5,7 +5,7 @@ import os
 import shutil
 import sys
 from dataclasses import replace
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
 
 from tqdm import tqdm
@@ -19,6 +19,7 @@ from app.engine.report import METHOD_TITLES, text_table, write_reports
 from app.engine.methods import METHODS
 from app.engine.settings import Settings, defaults_for
 from app.engine.project import Project
+from app.engine.project.project import missing_folders, remove_empty_folders
 from models.registry import check_fits
 
 from app.cli import ddp
@@ -35,7 +36,8 @@ def say(message: str) -> None:
     if _sink is not None:
         _sink(message)
     else:
-        print(message, file=sys.stderr, flush=True)
+        tqdm.write(message, file=sys.stderr)  # above a live progress bar, never into its line
+        sys.stderr.flush()
 
 
 _sink = None  # a parallel sweep's worker sends its messages to the parent instead (app/cli/sweep.py)
@@ -109,7 +111,14 @@ def load_suite_for(dataset, quiet: bool):
 def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
     if args.oracle == "replay":
         missing_note = lambda ids: say(f"warning: the recording has no answer for {len(ids)} queried example(s): they are skipped")
-        return ReplayOracle(args.answers, on_missing=missing_note, on_warning=lambda m: say(f"warning: {m}"))
+        oracle = ReplayOracle(args.answers, on_missing=missing_note, on_warning=lambda m: say(f"warning: {m}"))
+        # The trainer asks only for recorded examples: say how many this training set can use,
+        # and refuse a recording with none (it would ask nothing and report a normal result).
+        train_size = len(dataset.train_x)
+        note = oracle.coverage(train_size, settings.budget_count(train_size))
+        if note and _sink is None:  # a sweep worker's oracle: the parent process said it already
+            say(f"warning: {note}")
+        return oracle
     oracle = make_simulated_oracle(dataset, settings, device, StepBar(quiet))
     oracle.levels()  # train / load the reference once, before the runs
     return oracle
@@ -175,6 +184,7 @@ def make_folder(folder: Path, option: str) -> None:
     """Create the output folder and try a write there: an unwritable --out fails now, not
     after hours of training."""
     probe = folder / f".write-probe-{os.getpid()}"
+    _created_folders.extend(missing_folders(folder))  # removed again, if still empty, when the run is refused
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
@@ -195,12 +205,43 @@ def run_one_checks(project, project_path: Path, label: str):
     if project.settings_differences:
         changed = ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in project.settings_differences.items())
         raise SettingsError(
-            f"{project_path} holds a run with other settings ({changed}): use a new --out / --project, or delete that folder"
+            f"{project_path} holds a run with other settings ({changed}): continue it with the settings it was "
+            f"started with (in {project_path / 'settings.toml'}), or start a new run with a new --out / --project"
         )
     finished = project.load_result()
     if finished is not None:
         say(f"{label}: already finished in {project_path}, reusing its result")
     return finished
+
+
+_created_folders: list[Path] = []  # output folders this run created (make_folder), deepest first
+
+
+def removing_empty_outputs(run):
+    """A run refused after it created its output folders (e.g. a path too long for the answers
+    database) removes those that are still empty: no trail of empty folders."""
+    @wraps(run)
+    def wrapper(args) -> int:
+        _created_folders.clear()
+        try:
+            return run(args)
+        except BaseException:
+            remove_empty_folders(sorted(set(_created_folders), key=lambda p: len(p.parts), reverse=True))
+            raise
+        finally:
+            _created_folders.clear()
+
+    return wrapper
+
+
+@removing_empty_outputs
+def too_small_fix(dataset) -> str:
+    """The fix for images too small for the model: --image-size resizes only an image folder;
+    any other dataset's files hold images of a fixed, larger size, so small ones are wrong files."""
+    if dataset.name == "imagefolder":
+        return "resize them, e.g. --image-size 28"
+    return (f"the files in {dataset.source or dataset.data_dir} do not hold {dataset.name} images; replace them "
+            "(--image-size resizes only --dataset imagefolder)")
 
 
 def run_headless(args) -> int:
@@ -219,11 +260,13 @@ def run_headless(args) -> int:
         raise SettingsError("--project holds a single run: give one --method and one seed (--seeds 0)")
     for seed in seeds:
         replace(base, method=methods[0], seed=seed).validate()
-    check_fits(base.model, dataset.in_channels, dataset.image_size)
+    check_fits(base.model, dataset.in_channels, dataset.image_size, fix=too_small_fix(dataset))
 
     device, warning = pick_device(base.device)
     if warning:
         say(f"warning: {warning}")
+        # said once: each run's trainer (and a sweep worker) is given the device actually used
+        base = replace(base, device=device.type)
     group = ddp.join(device, args)  # torchrun: this process is one rank of each run (app/cli/ddp.py)
     if group is not None:
         say(f"one run on {group.world} processes ({'nccl' if device.type == 'cuda' else 'gloo'})")

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from app.cli.report import run_reporting
+from app.cli.report import run_reporting, sigterm_unwinds
 from app.engine.errors import AQPLError
 
 SUBCOMMANDS = ("corrupt", "gallery")
@@ -24,7 +24,8 @@ def dispatch(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         from app.cli import corrupt
 
-        return corrupt.corrupt_main(argv[1:]) if argv[0] == "corrupt" else corrupt.gallery_main(argv[1:])
+        with sigterm_unwinds():
+            return corrupt.corrupt_main(argv[1:]) if argv[0] == "corrupt" else corrupt.gallery_main(argv[1:])
 
     from app.cli.options import build_parser, setting_overrides
 
@@ -32,7 +33,8 @@ def dispatch(argv: list[str]) -> int:
     if args.simulate_oracle and not args.gui:
         from app.cli.headless import run_headless
 
-        return run_headless(args)
+        with sigterm_unwinds():
+            return run_headless(args)
     if not has_display():
         if args.gui:
             raise AQPLError("no display found for --gui: run under a desktop session (or xvfb-run), or drop --gui to run headless")
@@ -46,7 +48,8 @@ def dispatch(argv: list[str]) -> int:
         from app.cli.headless import run_headless
 
         started = time.perf_counter()
-        code = run_headless(args)
+        with sigterm_unwinds():
+            code = run_headless(args)
         minutes, seconds = divmod(round(time.perf_counter() - started), 60)
         print(f"the headless demo took {minutes} min {seconds:02d} s")
         return code

@@ -1,14 +1,18 @@
 """How every command ends for the user: an error they can fix (AQPLError) as one line on
-stderr and exit code 2, an interrupt as one line and 130; never a traceback.
+stderr and exit code 2, an interrupt as one line and 130 (SIGTERM: `terminated` and 143); never a
+traceback.
 
 Operating-system errors that no layer below turned into an AQPLError (an unwritable --out, a
 read-only cache folder, a name too long for the file system) are caught here too: they are
 about the user's paths and disks, so they get the same one line naming the path and the fix.
 """
 
+import contextlib
 import errno
 import os
+import signal
 import sys
+import threading
 
 from app.engine.errors import AQPLError
 
@@ -39,6 +43,30 @@ def describe_os_error(error: OSError, with_path: bool = True) -> str:
     return f"{shown}: {reason}: {fix}"
 
 
+class Terminated(BaseException):
+    """SIGTERM (`kill PID`, a scheduler's time limit) while a command line ran: unwound like
+    Ctrl-C, so the run's files are closed, and said in one line (exit code 143, as by the signal)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_unwinds():
+    """Inside: SIGTERM raises Terminated (the main thread only can set it; elsewhere, and in the
+    window, whose Qt event loop would hold the signal, the default stays). The previous
+    handler is back on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_reporting(body, interrupted: str = "interrupted") -> int:
     try:
         return body()
@@ -48,6 +76,9 @@ def run_reporting(body, interrupted: str = "interrupted") -> int:
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except MemoryError:
         print("error: out of memory: use a smaller --batch-size or a smaller dataset", file=sys.stderr)
         return 2

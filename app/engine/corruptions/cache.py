@@ -6,7 +6,9 @@
 
 Cache root and keys: app/engine/cache.py (one place for both).
 Each file is written under a temporary name and renamed when complete, so an interrupted
-run leaves no half file and the next run resumes with the corruptions still missing.
+run leaves no half file and the next run resumes with the corruptions still missing; the
+temporary file of an interrupted build is removed (at once, or by the next build when the
+process was killed outright).
 """
 
 import json
@@ -58,6 +60,18 @@ class SuiteCache:
     def create(self, name: str, shape: tuple) -> np.memmap:
         tmp = self.folder / f"{name}.npy.{os.getpid()}.partial"
         return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+
+    def discard(self, array: np.memmap) -> None:
+        """An interrupted build (an error, Ctrl-C, SIGTERM): its temporary file is removed."""
+        tmp = Path(array.filename)
+        del array
+        tmp.unlink(missing_ok=True)
+
+    def remove_orphans(self) -> None:
+        """Temporary files of builds killed outright (SIGKILL, a power cut): call while holding
+        the build lock, when no other process can be writing here."""
+        for tmp in self.folder.glob("*.partial"):
+            tmp.unlink(missing_ok=True)
 
     def commit(self, name: str, array: np.memmap) -> torch.Tensor:
         array.flush()

@@ -96,6 +96,7 @@ def _generated_rows(dataset, suite: Suite, rows: dict, cache: SuiteCache, seed: 
     from app.engine.cache import building
 
     with building(cache.folder, "build"):  # one generator per suite across processes; waiters then read
+        cache.remove_orphans()
         return _generated_rows_locked(dataset, suite, rows, cache, seed, progress)
 
 
@@ -110,9 +111,13 @@ def _generated_rows_locked(dataset, suite: Suite, rows: dict, cache: SuiteCache,
                 progress.step(f"{name}, cached")
             continue
         array = cache.create(name, (count, *x.shape))
-        for s in range(1, count + 1):
-            generate_set(suite, name, s, x, seed, out=array[s - 1])
-            progress.step(f"{name} severity {s}")
+        try:
+            for s in range(1, count + 1):
+                generate_set(suite, name, s, x, seed, out=array[s - 1])
+                progress.step(f"{name} severity {s}")
+        except BaseException:
+            cache.discard(array)
+            raise
         out[name] = cache.commit(name, array)
     return out
 
@@ -217,7 +222,11 @@ def _released_tiny_c(dataset, s, folder, cache_dir, progress, seed):
     from app.engine.cache import building
 
     with building(cache.folder, "build"):  # decoded once, even when several processes start together
-        return _decode_tiny_c(dataset, s, folder, cache, wnids, counter)
+        cache.remove_orphans()
+        try:
+            return _decode_tiny_c(dataset, s, folder, cache, wnids, counter)
+        finally:
+            cache.remove_orphans()  # a set that stopped half-way (an error, a mismatch, Ctrl-C)
 
 
 def _decode_tiny_c(dataset, s, folder, cache, wnids, counter):

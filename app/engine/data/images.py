@@ -3,6 +3,7 @@
 Decoding uses Pillow (torchvision's decoders are deprecated from 0.29 on).
 """
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,10 +44,12 @@ def _to_8bit(image: Image.Image, path: Path) -> Image.Image:
     return Image.fromarray(scaled, mode="L")
 
 
-def _decode(path: Path, channels: int | None, image_size: int | None) -> tuple[np.ndarray, bool]:
-    """(C, H, W) uint8, and whether the file had more than 8 bits per pixel."""
+def _decode(path: Path, channels: int | None, image_size: int | None) -> tuple[np.ndarray, bool, tuple | None]:
+    """(C, H, W) uint8, whether the file had more than 8 bits per pixel, and its (width,
+    height) when it is larger than Pillow's decompression-bomb limit (None otherwise)."""
     try:
         with Image.open(path) as image:
+            huge = image.size if image.width * image.height > (Image.MAX_IMAGE_PIXELS or float("inf")) else None
             deep = image.mode in _DEEP_MODES
             if deep:
                 image = _to_8bit(image, path)
@@ -64,7 +67,7 @@ def _decode(path: Path, channels: int | None, image_size: int | None) -> tuple[n
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"{path} is not a readable image ({reason}): remove it or replace it with a valid PNG/JPEG") from None
-    return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), deep
+    return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), deep, huge
 
 
 def read_images(paths: list[Path], image_size: int | None = None, channels: int | None = None,
@@ -79,14 +82,25 @@ def read_images(paths: list[Path], image_size: int | None = None, channels: int 
         raise DatasetError(f"--image-size {image_size} is not a size: give a side in pixels of at least 1, e.g. --image-size 32")
     if not paths:
         return torch.zeros((0, channels or 3, image_size or 1, image_size or 1), dtype=torch.uint8)
+    # Pillow's DecompressionBombWarning (an image over ~89 million pixels) is two raw lines on
+    # stderr: such images are said once below, in one line that names a file and the fix.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     with ThreadPoolExecutor(max_workers=4) as pool:  # Pillow releases the GIL while decoding
         decoded = list(pool.map(lambda p: _decode(p, channels, image_size), paths))
-    images = [image for image, _ in decoded]
-    deep = [path for path, (_, is_deep) in zip(paths, decoded) if is_deep]
+    images = [image for image, _, _ in decoded]
+    deep = [path for path, (_, is_deep, _) in zip(paths, decoded) if is_deep]
     if deep and notes is not None:
         notes.append(
             f"{len(deep)} image(s) with more than 8 bits per pixel (e.g. {deep[0].name}) were scaled to 8 bits "
             "(0..255): training uses 8-bit images"
+        )
+    huge = [(path, size) for path, (_, _, size) in zip(paths, decoded) if size is not None]
+    if huge and notes is not None:
+        (path, (width, height)) = huge[0]
+        notes.append(
+            f"{len(huge)} image(s) of more than {Image.MAX_IMAGE_PIXELS // 1_000_000} million pixels (e.g. {path}, "
+            f"{width}×{height}) were decoded: each takes hundreds of MB of memory while loading; shrink them, "
+            "e.g. to 4096×4096 or less"
         )
     if channels is None and len({im.shape[0] for im in images}) > 1:
         images = [np.repeat(im, 3, axis=0) if im.shape[0] == 1 else im for im in images]

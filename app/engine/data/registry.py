@@ -12,6 +12,12 @@ DATASETS = ("embedded", "fashion-mnist", "mnist", "cifar10", "tiny-imagenet", "i
 
 def load_dataset(name: str, data_dir: str | None = None, image_size: int | None = None) -> Dataset:
     """Load and check that a run can use it (no empty split, at least two classes)."""
+    if image_size is not None and name != "imagefolder":
+        # Only an image folder is resized: refused, not recorded as applied while unused.
+        raise SettingsError(
+            f"--image-size {image_size} resizes only an image folder (--dataset imagefolder); {name} images are "
+            "used at their own size: drop --image-size"
+        )
     return check_usable(_load(name, data_dir, image_size))
 
 

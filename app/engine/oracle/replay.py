@@ -137,6 +137,37 @@ class ReplayOracle(Oracle):
     def answerable(self) -> torch.Tensor:
         return torch.tensor(sorted(self.answers), dtype=torch.long)
 
+    def coverage(self, train_size: int, budget: int | None = None) -> str | None:
+        """Check the recording against a training set of `train_size` examples before a run:
+        the trainer asks only for recorded examples, so a recording made on other data would
+        otherwise ask nothing and report a normal result. Raises AQPLError when no recorded
+        answer belongs to this training set; returns one line (a warning) when the recording
+        covers only part of it, None when it covers all of it. `budget`: the queries the run
+        may ask, named in the line when the recording cannot fill them."""
+        if not self.answers:
+            raise AQPLError(
+                f"{self.path} holds no answers: replay a project's answers.sqlite or an answers CSV with at "
+                "least one answer"
+            )
+        usable = sum(1 for example in self.answers if example < train_size)
+        ignored = len(self.answers) - usable
+        if usable == 0:
+            low, high = min(self.answers), max(self.answers)
+            raise AQPLError(
+                f"{self.path}: none of its {len(self.answers)} recorded answers is for this training set (ids "
+                f"{low}..{high}, but the set has {train_size} examples, ids 0..{train_size - 1}): replay a "
+                "recording made on this dataset"
+            )
+        if usable >= train_size:
+            return None
+        line = f"{self.path} holds answers for {usable} of the {train_size} training examples"
+        if ignored:
+            line += f" ({ignored} recorded id(s) ≥ {train_size} are not in this set and are ignored)"
+        line += f": only those {usable} can be asked"
+        if budget is not None and budget > usable:
+            line += f", not the budget's {budget}"
+        return line
+
     def answer(self, queries: list[Query]) -> list[float | None]:
         missing = [q.example_id for q in queries if q.example_id not in self.answers]
         if missing and self.on_missing is not None:

@@ -94,6 +94,30 @@ def _remove_abandoned_staging(parent: Path, name: str) -> None:
             pass  # not ours, or another user's live process
 
 
+def missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first: what
+    mkdir(parents=True) is about to create."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        try:
+            if candidate.exists():
+                break
+        except OSError:  # a name too long to even look up
+            pass
+        missing.append(candidate)
+    return missing
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Undo mkdir(parents=True) after a refusal (deepest first, only folders still empty): a
+    refused path leaves no trail of empty folders behind."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break  # not empty (something else was put there), or never created
+
+
 def dataset_meta(dataset) -> dict:
     return {
         "name": dataset.name, "train": len(dataset.train_x), "test": len(dataset.test_x),
@@ -132,9 +156,11 @@ class Project:
         except OSError as exc:  # a name too long for the file system, an unreadable parent
             raise os_error(exc, path.parent, "create the project") from None
         parent = path.parent
+        created = missing_folders(parent)  # removed again if the project cannot be made
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            remove_empty_folders(created)
             raise os_error(exc, parent, "create the project folder") from None
         # Build the project beside its place and rename it in: a crash never leaves half a project.
         _remove_abandoned_staging(parent, path.name)
@@ -150,9 +176,11 @@ class Project:
             ckpt.fsync_dir(parent)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            remove_empty_folders(created)
             raise os_error(exc, parent, "create the project") from None
         except AQPLError:
             shutil.rmtree(staging, ignore_errors=True)
+            remove_empty_folders(created)
             raise
         return cls.open(path)
 
@@ -164,7 +192,13 @@ class Project:
         key = lock.acquire(path)
         try:
             ckpt.remove_stale_temporaries(path)
-            (path / CHECKPOINTS).mkdir(exist_ok=True)
+            checkpoints = path / CHECKPOINTS
+            if checkpoints.exists() and not checkpoints.is_dir():
+                raise ProjectError(
+                    f"{checkpoints} is a file, but the project keeps its checkpoints in a folder of that name: "
+                    "move or rename that file, then open the project again"
+                )
+            checkpoints.mkdir(exist_ok=True)
             ckpt.remove_stale_temporaries(path / CHECKPOINTS)
             settings = read_settings(path / SETTINGS)
             return cls(path, settings, marker, key)

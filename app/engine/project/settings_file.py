@@ -50,6 +50,22 @@ def write_settings(path: Path, settings: Settings) -> None:
     write_atomic(path, dumps(settings).encode(), "save the settings")
 
 
+def _check_dataset(settings: Settings) -> None:
+    """The dataset names (Settings.validate does not check them): an unknown one would
+    otherwise read as "other settings" at open and send the user to a fix that loses answers."""
+    from app.engine.data.registry import DATASETS
+
+    if not isinstance(settings.dataset, str) or settings.dataset not in DATASETS:
+        raise SettingsError(
+            f"unknown dataset {settings.dataset!r}: choose one of {', '.join(DATASETS)} (the dataset line of this file)"
+        )
+    if settings.image_size is not None and settings.dataset != "imagefolder":
+        raise SettingsError(
+            f"image_size = {settings.image_size} applies only to dataset \"imagefolder\" ({settings.dataset} images are "
+            "used at their own size): remove the image_size line"
+        )
+
+
 def read_settings(path: Path) -> Settings:
     """Parse and validate; every problem is one line that names the file."""
     if not path.is_file():
@@ -65,7 +81,9 @@ def read_settings(path: Path) -> Settings:
         settings = Settings.from_dict(data)
         if isinstance(settings.budget, (int, float)):
             settings.budget = str(settings.budget)
-        return settings.validate()
+        settings.validate()
+        _check_dataset(settings)
+        return settings
     except SettingsError as exc:
         raise SettingsError(f"{path}: {exc}") from None
     except (TypeError, ValueError) as exc:
