@@ -14,6 +14,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import QRect, Qt  # noqa: E402
+from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.engine.events import Query  # noqa: E402
@@ -175,3 +176,129 @@ def test_a_suggested_export_folder_that_was_not_chosen_is_not_left_behind(qtbot,
     window.last_project = str(project_dir)
     window.export_project()
     assert not (project_dir / "export").exists() and window.export_job is None
+
+
+# -- §5: the accuracy plot ------------------------------------------------------------------------------
+def metrics(epoch: int, answers: int, clean: float, final: bool = False, gaussian=None, all=None):
+    from app.engine.events import Metrics
+
+    return Metrics(epoch=epoch, step=epoch * 10, answers=answers, clean=clean, gaussian=gaussian, all=all,
+                   curve_levels=[0.0], curve_accuracy=[clean], loss=None, final=final)
+
+
+def accuracy_plot(qtbot, history):
+    from app.gui.plots import AccuracyPlot
+
+    plot = AccuracyPlot()
+    qtbot.addWidget(plot.widget)
+    plot.widget.resize(320, 330)  # its size in the main window at 1366×768
+    plot.widget.show()
+    for m in history:
+        plot.add(m)
+    for _ in range(2):
+        plot.redraw()
+        QApplication.processEvents()
+    return plot
+
+
+def test_undo_and_redo_never_make_the_accuracy_line_go_back(qtbot):
+    """Undo and redo move the answer count back and forth: one point per count, the latest."""
+    answers = [3, 8, 12, 10, 12, 15, 13, 17, 20, 24, 22, 26]  # undos at 10, 13 and 22
+    history = [metrics(1, 0, 50.0), metrics(2, 0, 60.0)]
+    history += [metrics(2 + i, a, 60.0 + i) for i, a in enumerate(answers, 1)]
+    plot = accuracy_plot(qtbot, history)
+    xs = [x for x, _ in plot.points["clean"]]
+    assert xs == sorted(set([0] + answers)) and xs == sorted(xs)  # never backwards
+    assert dict(plot.points["clean"])[12] == 60.0 + answers.index(12, 3) + 1  # the latest evaluation at 12 answers
+    drawn = plot.items["clean"].getData()[0]
+    assert list(drawn) == xs
+
+
+def test_the_accuracy_plots_axis_counts_whole_answers_from_zero_and_nothing_covers_the_data(qtbot):
+    plot = accuracy_plot(qtbot, [metrics(1, 0, 60.0), metrics(2, 1, 62.0)])  # the first answer
+    view = plot.widget.getViewBox()
+    low, high = view.viewRange()[0]
+    assert -0.5 < low <= 0 and 1 <= high < 2  # not −20…+20
+    axis = plot.widget.getAxis("bottom")
+    ticks = [v for _, values in axis.tickValues(low, high, axis.width()) for v in values]
+    assert ticks and all(v == int(v) and v >= 0 for v in ticks), ticks  # no 0.5 answers
+    assert 0 in ticks
+    many = accuracy_plot(qtbot, [metrics(1, 0, 60.0)] + [metrics(1 + a, a, 60.0 + a / 2) for a in range(1, 31)]
+                         + [metrics(32, 30, 75.0, final=True, gaussian=65.0, all=33.0)])
+    # no legend box inside the data area (after 20 answers it covered the line): the title names the series
+    legend = many.widget.getPlotItem().legend
+    data_area = many.widget.getViewBox().sceneBoundingRect()
+    assert legend is None or not legend.sceneBoundingRect().intersects(data_area)
+    title = many.widget.getPlotItem().titleLabel.text
+    from app.gui import theme
+
+    for name, colour in theme.METRIC_COLOURS.items():
+        assert f"color:{colour}'>━ {name.capitalize()}" in title
+    assert many.widget.getViewBox().viewRange()[0][0] <= 0 <= many.widget.getViewBox().viewRange()[0][1]
+
+
+# -- §5: the status line ------------------------------------------------------------------------------
+def test_the_status_line_counts_an_answer_the_moment_it_is_given(qtbot, tmp_path, small):
+    from app.engine.events import Progress
+
+    window = window_at(qtbot, tmp_path, QRect(0, 0, 1366, 768))
+    sink = show_query(window, small)
+
+    def report(answers):  # what training reports; it applies an answer at its next batch
+        return Progress(phase="train", epoch=12, epochs=13, batch=5, batches=47, step=500, total_steps=611, elapsed_s=60,
+                        eta_s=9, pace="extending", extra_epochs=3, answers=answers, budget=300, answers_per_min=4.0,
+                        idle_left_s=75)
+
+    window.status.set_progress(report(0))
+    assert window.status.answers.text().startswith("answers 0/300")
+    qtbot.keyClick(window.panel, Qt.Key.Key_3)
+    assert len(sink.messages) == 1
+    assert window.status.answers.text().startswith("answers 1/300 · 4.0/min · 299 left")  # no event loop turn needed
+    window.status.set_progress(report(0))  # a report from the batch before the answer was applied
+    assert window.status.answers.text().startswith("answers 1/300")  # does not flick back
+    qtbot.keyClick(window.panel, Qt.Key.Key_Backspace)
+    assert window.status.answers.text().startswith("answers 0/300")
+    # one numbering of epochs: the status line's epoch is the robustness legend's
+    assert window.status.bar.format().startswith("epoch 12 (extra 3) · batch 5/47")
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio of two QColors."""
+    def luminance(c):
+        def channel(v):
+            v /= 255
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * channel(c.red()) + 0.7152 * channel(c.green()) + 0.0722 * channel(c.blue())
+
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+@pytest.mark.parametrize("done", [0, 100])
+def test_the_progress_bars_text_reads_on_its_done_and_its_empty_part(qtbot, done):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.gui import theme
+    from app.gui.status_bar import TrainingStatusBar
+
+    window = QMainWindow()
+    window.setStyleSheet(theme.STYLE_SHEET)  # as the application sets it
+    status = TrainingStatusBar()
+    window.setStatusBar(status)
+    qtbot.addWidget(window)
+    window.resize(1326, 200)
+    window.show()
+    qtbot.waitExposed(window)
+    status.bar.setRange(0, 100)
+    status.bar.setValue(done)
+    status.bar.setFormat("epoch 12 (extra 3) · batch 5/47 · ends after 1:15 idle or F8")
+    status._show(status.bar.format())  # as wide as its text, as in the window
+    qtbot.wait(20)
+    shot = status.bar.grab().toImage()
+    w, h = shot.width(), shot.height()
+    from collections import Counter
+
+    pixels = [shot.pixelColor(x, y) for x in range(w // 4, 3 * w // 4) for y in range(3, h - 3)]
+    background = QColor(Counter(c.name() for c in pixels).most_common(1)[0][0])  # the fill behind the text
+    text = min(pixels, key=lambda c: c.lightness())
+    assert contrast(text, background) >= 7, (text.name(), background.name())

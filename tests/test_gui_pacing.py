@@ -46,7 +46,7 @@ def test_finish_key_ends_the_extension_and_every_answer_counts(window, qtbot, sm
     for _ in range(3):
         qtbot.keyClick(window.panel, Qt.Key.Key_2)
     qtbot.waitUntil(lambda: trainer.extra_epochs >= 2, timeout=WAIT_MS)  # it waits for the expert
-    assert "extra epoch" in window.status.bar.format()
+    assert "(extra " in window.status.bar.format()
     qtbot.waitUntil(lambda: window.status.answers.text().startswith("answers 3/8"), timeout=WAIT_MS)
     # a query on screen, every status text set, a long project path: still fits 1366×768
     window.status.project.setText("project: /home/someone/.local/share/aqpl-studio/projects/" + "x" * 90)
@@ -73,7 +73,8 @@ def test_the_status_line_says_answers_rate_and_what_remains():
                         elapsed_s=60, eta_s=9, pace="extending", extra_epochs=3, answers=42, budget=300,
                         answers_per_min=4.25, idle_left_s=75)
     assert describe_answers(progress) == "answers 42/300 · 4.2/min · 258 left"
-    assert describe_progress(progress) == "extra epoch 3 · batch 5/47 · ends after 1:15 idle or F8"
+    # epochs counted from the start, as the plots count them ("after epoch 11"), the extra ones in brackets
+    assert describe_progress(progress) == "epoch 12 (extra 3) · batch 5/47 · ends after 1:15 idle or F8"
     progress.answers = 300
     assert describe_answers(progress).endswith("budget spent")
     progress.budget = 0

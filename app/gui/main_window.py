@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.panel.predictions_toggled.connect(self._on_predictions_toggled)
         self.panel.failed.connect(self.show_error)
+        self.panel.answers_changed.connect(self.status.set_answers)
         self._restore_layout()
         self._update_actions()
         device, _ = pick_device("auto")
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
         self.prepared = None
         self.messages = []
         self.plots.reset()
+        self.status.reset_answers()
         self.panel.finish(f"Preparing {request.describe()}…")
         session = TrainingSession(request, self)
         session.state_changed.connect(self._on_state)

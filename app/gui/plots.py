@@ -90,7 +90,7 @@ class RobustnessPlot:
             item.setZValue(i)
         if shown:
             m = shown[-1]
-            label = "final" if m.final else f"epoch {m.epoch}"
+            label = "final" if m.final else f"after epoch {m.epoch}"
             self.legend.addItem(self.items[len(shown) - 1], f"{label} · {m.answers} answers")
         self.reference.setData(*self.reference_points)
         if self.reference_points[0]:
@@ -103,11 +103,15 @@ class AccuracyPlot:
 
     Until the first answer the x axis is the epoch (before it every evaluation has 0 answers and
     would stack at x = 0); from the first answer on it is the answers given, starting from the
-    last evaluation before any answer, at 0."""
+    last evaluation before any answer, at 0. One point per answer count, the latest evaluation
+    at that count: undo and redo move the count back and forth, the line does not. The x axis
+    shows whole numbers from 0 (or the first epoch) up; the series are named in the title, so
+    no legend covers the data."""
+
+    TITLE_H = 44  # the title's two lines: the plot's name, the series in their colours
 
     def __init__(self):
-        self.widget = make_plot("Accuracy by answers given", "answers", "accuracy %")
-        self.legend = self.widget.addLegend(offset=(-10, -10), labelTextColor=theme.TEXT)
+        self.widget = make_plot("Accuracy by answers given", "answers", "accuracy %", integer_x=True)
         self.points: dict[str, list[tuple[float, float]]] = {k: [] for k in theme.METRIC_COLOURS}
         self.items = {}
         for name, colour in theme.METRIC_COLOURS.items():
@@ -117,6 +121,8 @@ class AccuracyPlot:
         self.x_is_epoch = True  # what the x axis shows now
         self.history: list[Metrics] = []
         self.dirty = False
+        self._set_axis(True)
+        self._fit_x()
 
     def set_x_axis(self, by_epoch: bool) -> None:
         """Methods without queries have no answers to count: accuracy against epochs."""
@@ -127,8 +133,16 @@ class AccuracyPlot:
         self.x_is_epoch = epochs
         label = "epoch" if self.by_epoch or not epochs else "epoch (answers from the first answer on)"
         self.widget.setLabel("bottom", label if epochs else "answers")
-        title = "Accuracy by epoch" if self.by_epoch else "Accuracy by answers given"
-        self.widget.setTitle(title, color=theme.TEXT, size="11pt")
+        self.widget.setTitle(self.title(), color=theme.TEXT, size="11pt")
+        item = self.widget.getPlotItem()
+        item.titleLabel.setMaximumHeight(self.TITLE_H)
+        item.layout.setRowFixedHeight(0, self.TITLE_H)
+
+    def title(self) -> str:
+        name = "Accuracy by epoch" if self.by_epoch else "Accuracy by answers given"
+        keys = "&nbsp;&nbsp;".join(f"<span style='color:{colour}'>━ {series.capitalize()}</span>"
+                                   for series, colour in theme.METRIC_COLOURS.items())
+        return f"{name}<br><span style='font-size:9pt; font-weight:normal'>{keys}</span>"
 
     def add(self, metrics: Metrics) -> None:
         self.history.append(metrics)
@@ -144,9 +158,11 @@ class AccuracyPlot:
             first = next(i for i, m in enumerate(shown) if m.answers > 0)
             shown = shown[max(first - 1, 0):]
         for name in self.points:
-            self.points[name] = [
-                (m.epoch if self.x_is_epoch else m.answers, getattr(m, name)) for m in shown if getattr(m, name) is not None
-            ]
+            latest: dict[float, float] = {}  # x → the latest value there (undo / redo revisit a count)
+            for m in shown:
+                if getattr(m, name) is not None:
+                    latest[m.epoch if self.x_is_epoch else m.answers] = getattr(m, name)
+            self.points[name] = sorted(latest.items())
 
     def clear(self) -> None:
         self.history = []
@@ -154,12 +170,21 @@ class AccuracyPlot:
             self.points[name] = []
             self.items[name].setData([], [])
         self._set_axis(True)
+        self._fit_x()
         self.dirty = False
+
+    def _fit_x(self) -> None:
+        """From 0 answers (or the first epoch) to the last, at least one wide."""
+        xs = [x for points in self.points.values() for x, _ in points]
+        low = 0 if not xs or not self.x_is_epoch else min(xs)
+        high = max(xs + [low + 1])
+        self.widget.setXRange(low, high, padding=0.05)
 
     def redraw(self) -> None:
         self.dirty = False
         for name, points in self.points.items():
             self.items[name].setData([p[0] for p in points], [p[1] for p in points])
+        self._fit_x()
 
 
 class LossPlot:

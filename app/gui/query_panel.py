@@ -44,6 +44,7 @@ class QueryPanel(QFrame):
     query_shown = Signal(object)  # Query now on screen (None: queue empty)
     predictions_toggled = Signal(bool)
     failed = Signal(str)  # an answer the sink refused (e.g. the project's disk is full)
+    answers_changed = Signal(int, int)  # (answers used of the budget, budget): at once, on every answer / undo / redo
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,6 +65,7 @@ class QueryPanel(QFrame):
         self._predictor_spec = None
         self._model_state = None
         self._empty_text = "Start a session: File → New session (Ctrl+N), or open a project (Ctrl+O)."
+        self._answers_shown: tuple[int, int] | None = None  # what answers_changed said last
         self._build()
         self._refresh()
 
@@ -110,6 +112,7 @@ class QueryPanel(QFrame):
     def attach(self, sink: AnswerSink, dataset, settings, budget: int, answered_before: int = 0) -> None:
         """A session's trainer is ready: answers go to it from now on."""
         self.queue.clear()
+        self._answers_shown = None
         self.sink, self.dataset = sink, dataset
         self.budget, self.answered_before = budget, answered_before
         self.accepting = True
@@ -352,6 +355,9 @@ class QueryPanel(QFrame):
         self.undo_button.setEnabled(self.accepting and bool(self.queue.done))
         self.redo_button.setEnabled(self.accepting and bool(self.queue.undone))
         used = self.answered_before + self.queue.answered_count
+        if self.sink is not None and (used, self.budget) != self._answers_shown:
+            self._answers_shown = (used, self.budget)
+            self.answers_changed.emit(used, self.budget)
         parts = [f"queue {len(self.queue)}"]
         if self.budget:
             parts.append(f"budget {used} / {self.budget} used")

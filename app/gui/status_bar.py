@@ -2,6 +2,8 @@
 (answers so far, answers per minute, what remains), the run's state and the active device,
 always visible (a GPU that was asked for but not found shows as a warning)."""
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
@@ -23,9 +25,10 @@ def format_duration(seconds: float | None) -> str:
 
 def describe_progress(progress: Progress) -> str:
     if progress.pace == "extending":
-        # an expert-paced session past its planned epochs: it ends when the expert does
+        # an expert-paced session past its planned epochs: it ends when the expert does. The
+        # epoch is numbered as everywhere else (the plots' "after epoch N"); the extra count follows.
         idle = format_duration(progress.idle_left_s)
-        text = f"extra epoch {progress.extra_epochs} · batch {progress.batch}/{progress.batches}"
+        text = f"epoch {progress.epoch} (extra {progress.extra_epochs}) · batch {progress.batch}/{progress.batches}"
         return f"{text} · ends after {idle} idle or F8"
     text = f"epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches}"
     if progress.pace == "finishing":
@@ -85,6 +88,8 @@ class TrainingStatusBar(QStatusBar):
         self.addPermanentWidget(self.bar)
         self.addPermanentWidget(self.device)
         self.device_warning: str | None = None
+        self.answers_given: int | None = None  # the query panel's count (None: the engine's)
+        self._last_progress: Progress | None = None
 
     def set_state(self, text: str) -> None:
         self.state.setText(text)
@@ -98,6 +103,20 @@ class TrainingStatusBar(QStatusBar):
         if needed > self.bar.minimumWidth():
             self.bar.setMinimumWidth(needed)
 
+    def reset_answers(self) -> None:
+        """A new session: its answers come from its panel and reports."""
+        self.answers_given, self._last_progress = None, None
+        self.answers.setText("")
+
+    def set_answers(self, count: int, budget: int) -> None:
+        """The answers the query panel holds, shown the moment one is given, undone or redone
+        (training applies it at its next batch and reports it a little later: the panel's count
+        is the one the expert just saw change)."""
+        self.answers_given = count
+        base = self._last_progress or Progress(phase="train", epoch=0, epochs=0, batch=0, batches=0, step=0,
+                                               total_steps=0, elapsed_s=0.0, eta_s=None)
+        self.answers.setText(describe_answers(replace(base, answers=count, budget=budget or base.budget)))
+
     def set_progress(self, progress) -> None:
         if isinstance(progress, Preparing):
             if progress.total:
@@ -110,6 +129,9 @@ class TrainingStatusBar(QStatusBar):
         self.bar.setRange(0, max(progress.total_steps, 1))
         self.bar.setValue(progress.step)
         self._show(describe_progress(progress))
+        self._last_progress = progress
+        if self.answers_given is not None:
+            progress = replace(progress, answers=self.answers_given)
         self.answers.setText(describe_answers(progress))
 
     def set_finished(self, text: str) -> None:
