@@ -1,8 +1,9 @@
 """Bundle benchmark: size (with its largest parts and what CUDA costs), build time, and start-up
 times of the packaged app: to the first window, and to the first query on the embedded dataset.
 
-    python benchmarks/bench_bundle.py --bundle ../build-aqpl/dist/aqpl-studio
+    python benchmarks/bench_bundle.py --bundle ../build-aqpl-cpu/dist/aqpl-studio-cpu
     python benchmarks/bench_bundle.py --build                 # build first with packaging/build.sh, timed
+    python benchmarks/bench_bundle.py --build --flavour cuda  # the CUDA bundle (default: cpu)
     xvfb-run -a -s "-screen 0 1600x1000x24" python benchmarks/bench_bundle.py --bundle B --platform xcb
     python benchmarks/bench_bundle.py --bundle B --repeats 5 --json bundle.json
 
@@ -139,8 +140,8 @@ def summary(values: list[float]) -> dict:
 
 
 # -- main -----------------------------------------------------------------------------------------
-def build(build_dir: Path | None) -> tuple[Path, dict]:
-    env = dict(os.environ)
+def build(build_dir: Path | None, flavour: str) -> tuple[Path, dict]:
+    env = dict(os.environ, AQPL_FLAVOUR=flavour)
     if build_dir:
         env["AQPL_BUILD_DIR"] = str(build_dir)
     started = time.perf_counter()
@@ -172,8 +173,9 @@ def machine() -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, help="a built bundle folder (dist/aqpl-studio)")
+    parser.add_argument("--bundle", type=Path, help="a built bundle folder (dist/aqpl-studio-cpu or -cuda)")
     parser.add_argument("--build", action="store_true", help="build first with packaging/build.sh (timed)")
+    parser.add_argument("--flavour", choices=("cpu", "cuda"), default="cpu", help="with --build: which bundle")
     parser.add_argument("--build-dir", type=Path, help="with --build: AQPL_BUILD_DIR")
     parser.add_argument("--platform", default="offscreen", help="Qt platform: offscreen (default) or xcb (needs a DISPLAY, e.g. xvfb-run)")
     parser.add_argument("--repeats", type=int, default=3)
@@ -188,7 +190,7 @@ def main(argv=None) -> int:
     report: dict = {"machine": machine(), "platform": args.platform}
     bundle = args.bundle
     if args.build:
-        bundle, report["build"] = build(args.build_dir)
+        bundle, report["build"] = build(args.build_dir, args.flavour)
     elif bundle is None:
         parser.error("give --bundle DIR or --build")
     bundle = bundle.resolve()
@@ -196,6 +198,8 @@ def main(argv=None) -> int:
     if "build" not in report and info.is_file():
         report["build"] = {"build_seconds": json.loads(info.read_text()).get("build_seconds"), "from": str(info)}
     report["size"] = bundle_size(bundle)
+    if (bundle / "build-info.json").is_file():  # flavour and versions, written by build.sh
+        report["bundle"] = json.loads((bundle / "build-info.json").read_text())
 
     work = Path(tempfile.mkdtemp(prefix="aqpl-bench-bundle-"))
     try:
@@ -218,6 +222,9 @@ def main(argv=None) -> int:
 
 
 def print_report(report: dict) -> None:
+    if report.get("bundle"):
+        b = report["bundle"]
+        print(f"bundle: {b.get('flavour')}, torch {b.get('torch')}, torchvision {b.get('torchvision')}, commit {b.get('commit')}")
     print("\n".join(size_lines(report["size"])))
     if report.get("build"):
         print(f"build: {report['build']['build_seconds']} s")

@@ -7,9 +7,17 @@ benchmarks/bench_bundle.py.
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 MB = 2**20
+# CUDA's libraries by name: the runtime and its maths/codec/communication libraries (nvidia-* wheels,
+# torchvision.libs), torch's and c10's CUDA parts, NVRTC, NVSHMEM; not libcurl, libcups, ...
+CUDA_LIBRARY = re.compile(
+    r"^lib(cuda|cudart|cublas|cudnn|cufft|cufile|curand|cusolver|cusparse|cupti|nvrtc|nvjpeg|nvjitlink|nvtoolsext"
+    r"|nvshmem|nvblas|nvperf|nccl|nvidia-ml)|_cuda[._]|_nvrtc|nvshmem", re.IGNORECASE)
+SHARED_LIBRARY = re.compile(r"\.so(\.|$)|\.dll$|\.dylib$")
+CUDA_FOLDERS = ("nvidia", "cuda", "triton")  # nvidia-* wheels, cuda-bindings, triton (GPU code generator)
 
 
 def tree_size(path: Path) -> int:
@@ -25,6 +33,17 @@ def _sizes(paths) -> dict[str, int]:
     return dict((name, n) for n, name in sorted(((tree_size(p), p.name) for p in paths), reverse=True))
 
 
+def cuda_files(bundle: Path) -> list[Path]:
+    """Every CUDA library in the bundle (by name) and everything in the CUDA packages' folders:
+    what a CPU bundle must not hold."""
+    internal = bundle / "_internal"
+    found = [f for f in bundle.rglob("*") if f.is_file() and SHARED_LIBRARY.search(f.name) and CUDA_LIBRARY.search(f.name)]
+    for folder in CUDA_FOLDERS:
+        if (internal / folder).is_dir():
+            found += [f for f in (internal / folder).rglob("*") if f.is_file()]
+    return sorted(set(found))
+
+
 def bundle_size(bundle: Path) -> dict:
     internal = bundle / "_internal"
     torch_lib = internal / "torch" / "lib"
@@ -37,7 +56,9 @@ def bundle_size(bundle: Path) -> dict:
         "cuda-bindings (cuda/)": [internal / "cuda"],
     }
     cuda = {name: sum(tree_size(p) for p in paths) for name, paths in cuda_parts.items()}
+    every_cuda_file = cuda_files(bundle)
     return {
+        "cuda_files": len(every_cuda_file), "cuda_files_bytes": sum(tree_size(f) for f in every_cuda_file),
         "bytes": tree_size(bundle), "files": sum(1 for f in bundle.rglob("*") if f.is_file()),
         "parts": _sizes(internal.iterdir()), "torch_lib": _sizes(torch_lib.glob("*")) if torch_lib.is_dir() else {},
         "nvidia": _sizes(nvidia.iterdir()) if nvidia.is_dir() else {}, "cuda": cuda, "cuda_bytes": sum(cuda.values()),
@@ -49,7 +70,8 @@ def size_lines(size: dict) -> list[str]:
         f"bundle: {size['bytes'] / MB:,.0f} MB ({size['bytes'] / 2**30:.2f} GiB) in {size['files']:,} files",
         "largest parts: " + ", ".join(f"{name} {n / MB:,.0f} MB" for name, n in list(size["parts"].items())[:8]),
         "torch/lib: " + ", ".join(f"{name} {n / MB:,.0f} MB" for name, n in list(size["torch_lib"].items())[:5]),
-        f"CUDA: {size['cuda_bytes'] / MB:,.0f} MB (" + ", ".join(f"{k} {v / MB:,.0f} MB" for k, v in size["cuda"].items()) + ")",
+        f"CUDA: {size['cuda_bytes'] / MB:,.0f} MB (" + ", ".join(f"{k} {v / MB:,.0f} MB" for k, v in size["cuda"].items())
+        + f"); CUDA libraries anywhere: {size['cuda_files']} files, {size['cuda_files_bytes'] / MB:,.0f} MB",
     ]
 
 

@@ -1,12 +1,16 @@
-"""Packaging: the resource lookup from source and frozen (fast), and the PyInstaller bundle
-itself (slow: builds it, runs the headless demo and a GUI smoke start from it).
+"""Packaging: the resource lookup from source and frozen (fast), and the PyInstaller bundles
+themselves (slow: builds each flavour, runs the headless demo and a GUI smoke start from it).
 
     .venv/bin/python -m pytest tests/test_packaging.py                # fast tests only
-    .venv/bin/python -m pytest -m slow tests/test_packaging.py -v     # build + run the bundle
+    .venv/bin/python -m pytest -m slow tests/test_packaging.py -v     # build + run both bundles
 
-The slow tests build with packaging/build.sh into a temporary folder (about 5 GB with a CUDA
-torch; removed afterwards unless AQPL_KEEP_BUNDLE=1). AQPL_BUNDLE=/path/to/dist/aqpl-studio tests
-an existing bundle instead of building one.
+The slow tests run once per flavour, cpu and cuda (docs/packaging.md). Each is built with
+packaging/build.sh into a temporary folder (cpu: about 3 GB with its environment; cuda: about
+10 GB, from this interpreter's CUDA torch, skipped if it is a CPU one; removed afterwards unless
+AQPL_KEEP_BUNDLE=1). AQPL_TEST_FLAVOURS=cpu builds only that one; AQPL_CPU_PYTHON=.../bin/python
+builds the cpu one from an existing CPU environment instead of making one.
+AQPL_BUNDLE=/path/to/dist/aqpl-studio-cpu tests existing bundles instead of building any (several
+separated by `:`; each one's flavour is read from its build-info.json; a flavour not given is skipped).
 """
 
 import ast
@@ -24,6 +28,10 @@ from app.engine.errors import AQPLError
 from app.resources import resource_path, resources_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "packaging"))
+from bundle_size import CUDA_LIBRARY, cuda_files, tree_size  # noqa: E402  (what counts as CUDA: one list)
+
+FLAVOURS = ("cpu", "cuda")
 EMBEDDED_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                   "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "LICENSE.md")
 
@@ -152,6 +160,57 @@ def test_launcher_startup_probe_opens_and_closes_the_window_from_source(tmp_path
     assert "Traceback" not in done.stderr
 
 
+def test_build_script_refuses_an_unknown_flavour(tmp_path):
+    done = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh")], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, AQPL_FLAVOUR="gpu", AQPL_BUILD_DIR=str(tmp_path / "b")))
+    assert done.returncode == 2 and "AQPL_FLAVOUR=gpu: use cpu or cuda" in done.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_cuda_library_names_are_told_apart():
+    cuda = ["libcudart.so.13", "libcudart.faf08d9a.so.13", "libnvjpeg.36e11081.so.13", "libcublasLt.so.13",
+            "libcudnn_engines_precompiled.so.9", "libnccl.so.2", "libtorch_cuda.so", "libc10_cuda.so",
+            "libcaffe2_nvrtc.so", "libnvrtc-builtins.so.13.0", "libtorch_nvshmem.so", "libnvJitLink.so.13"]
+    other = ["libtorch_cpu.so", "libc10.so", "libcurl.so.4", "libcups.so.2", "libtorchvision_nogpu.so",
+             "libQt6Core.so.6", "libgomp.so.1", "libnuma.so.1", "libjpeg.5980e1e3.so.8"]
+    assert [n for n in cuda if not CUDA_LIBRARY.search(n)] == []
+    assert [n for n in other if CUDA_LIBRARY.search(n)] == []
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("gcc", "nm")), reason="needs gcc and nm")
+def test_torchvision_cpu_stub_defines_the_cuda_entry_points_with_their_versions(tmp_path):
+    """The stub library packaging/torchvision_cpu.py builds for a CPU torchvision: each CUDA symbol
+    an extension needs, with the symbol version it asks for; registration is harmless, the rest aborts."""
+    from torchvision_cpu import stub_source
+
+    symbols = {"__cudaRegisterFatBinary": ("libcudart.so.13", "FUNC"), "cudaGetLastError": ("libcudart.so.13", "FUNC"),
+               "nvjpegCreateSimple": ("libnvjpeg.so.13", "FUNC"), "_ZN3c104cuda12device_countEv": ("", "FUNC"),
+               "_ZN3c104cuda20CUDACachingAllocator9allocatorE": ("", "OBJECT")}
+    source, script = stub_source(symbols)
+    (tmp_path / "s.c").write_text(source)
+    (tmp_path / "s.map").write_text(script)
+    stub = tmp_path / "libstub.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(stub), str(tmp_path / "s.c"),
+                    f"-Wl,--version-script={tmp_path / 's.map'}"], check=True)
+    exported = subprocess.run(["nm", "-D", "--defined-only", str(stub)], capture_output=True, text=True,
+                              check=True).stdout
+    for name, (version, kind) in symbols.items():
+        assert f" {name}@@{version or 'TORCHVISION_NOGPU'}" in exported, name
+    assert " B _ZN3c104cuda20CUDACachingAllocator9allocatorE@@" in exported  # data, zeroed
+    import ctypes
+
+    lib = ctypes.CDLL(str(stub))
+    register = getattr(lib, "__cudaRegisterFatBinary")
+    register.restype = ctypes.c_void_p
+    assert register(None)  # a handle: loading torchvision's CUDA kernels does nothing
+    device_count = getattr(lib, "_ZN3c104cuda12device_countEv")
+    device_count.restype = ctypes.c_int8
+    assert device_count() == 0
+    aborted = subprocess.run([sys.executable, "-c", f"import ctypes; ctypes.CDLL({str(stub)!r}).cudaGetLastError()"],
+                             capture_output=True, text=True, timeout=60)
+    assert aborted.returncode != 0 and "cudaGetLastError needs CUDA" in aborted.stderr
+
+
 # -- helpers -----------------------------------------------------------------------------------
 def isolated_env(tmp_path: Path, **extra) -> dict:
     """The user's folders (settings, projects, cache) inside tmp_path."""
@@ -175,25 +234,53 @@ def probe_times(stdout: str) -> dict[str, float]:
 
 
 # -- the bundle (slow) -------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
+def bundle_flavour(path: Path) -> str:
+    """cpu or cuda, as build.sh wrote it into the bundle (an older bundle without it: by its contents)."""
+    info = path / "build-info.json"
+    if info.is_file():
+        return json.loads(info.read_text())["flavour"]
+    return "cuda" if (path / "_internal" / "nvidia").is_dir() else "cpu"
+
+
+@pytest.fixture(scope="module", params=FLAVOURS)
+def bundle(request, tmp_path_factory):
+    flavour = request.param
     existing = os.environ.get("AQPL_BUNDLE")
     if existing:
-        path = Path(existing)
-        assert (path / "aqpl-studio").is_file(), f"AQPL_BUNDLE={existing} holds no aqpl-studio executable"
-        yield path
+        given = {}
+        for item in filter(None, existing.split(os.pathsep)):
+            path = Path(item)
+            assert (path / "aqpl-studio").is_file(), f"AQPL_BUNDLE: {item} holds no aqpl-studio executable"
+            given[bundle_flavour(path)] = path
+        if flavour not in given:
+            pytest.skip(f"AQPL_BUNDLE gives no {flavour} bundle")
+        yield given[flavour]
         return
+    if flavour not in os.environ.get("AQPL_TEST_FLAVOURS", ",".join(FLAVOURS)).split(","):
+        pytest.skip(f"AQPL_TEST_FLAVOURS leaves out {flavour}")
     if shutil.which("bash") is None:
         pytest.skip("bash is needed for packaging/build.sh")
-    build_dir = tmp_path_factory.mktemp("bundle-build")
-    env = dict(os.environ, AQPL_BUILD_DIR=str(build_dir), PYTHON=sys.executable)
+    env = dict(os.environ, AQPL_FLAVOUR=flavour)
+    env.pop("PYTHON", None)
+    if flavour == "cuda":
+        import torch
+
+        if torch.version.cuda is None:
+            pytest.skip(f"this interpreter's torch ({torch.__version__}) is a CPU build: no CUDA bundle to build from it")
+        env["PYTHON"] = sys.executable
+    elif os.environ.get("AQPL_CPU_PYTHON"):
+        env["PYTHON"] = os.environ["AQPL_CPU_PYTHON"]
+    build_dir = tmp_path_factory.mktemp(f"bundle-build-{flavour}")
+    env["AQPL_BUILD_DIR"] = str(build_dir)
     done = subprocess.run(["bash", str(ROOT / "packaging" / "build.sh")], env=env, capture_output=True, text=True,
                           timeout=3 * 3600)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
     assert "bundle:" in done.stdout and "build" in done.stdout
     info = json.loads((build_dir / "build-info.json").read_text())
     assert info["bytes"] > 0 and info["build_seconds"] > 0
-    yield build_dir / "dist" / "aqpl-studio"
+    path = build_dir / "dist" / f"aqpl-studio-{flavour}"
+    assert bundle_flavour(path) == flavour
+    yield path
     if os.environ.get("AQPL_KEEP_BUNDLE") != "1":
         shutil.rmtree(build_dir, ignore_errors=True)
 
@@ -228,6 +315,26 @@ def test_bundle_holds_resources_qt_plugins_and_no_trimmed_parts(bundle):
     assert not (internal / "triton").exists()
     assert not list(internal.rglob("_tkinter*.so")) and not (internal / "tkinter").exists()
     assert not (internal / "torch" / "include").exists()
+
+
+@pytest.mark.slow
+def test_bundle_flavour_carries_cuda_only_in_the_cuda_bundle(bundle):
+    """The CPU bundle (the default download) holds no CUDA library at all and stays under 1 GiB;
+    the CUDA bundle holds what torch needs to use an NVIDIA GPU."""
+    info = json.loads((bundle / "build-info.json").read_text())
+    internal = bundle / "_internal"
+    found = cuda_files(bundle)
+    if info["flavour"] == "cpu":
+        assert info["cuda"] is None, info
+        assert not found, f"{len(found)} CUDA files in the CPU bundle: " + ", ".join(str(f.relative_to(bundle)) for f in found[:10])
+        size = tree_size(bundle)
+        assert size < 2**30, f"the CPU bundle is {size / 2**20:,.0f} MiB"
+        assert not (internal / "torch" / "lib" / "libtorch_cuda.so").exists()
+    else:
+        assert info["flavour"] == "cuda" and info["cuda"], info
+        assert (internal / "torch" / "lib" / "libtorch_cuda.so").is_file()
+        assert (internal / "nvidia").is_dir() and any(f.name.startswith("libcudart") for f in found)
+        assert any(f.name.startswith("libcudnn") for f in found)
 
 
 @pytest.mark.slow
