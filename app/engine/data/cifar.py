@@ -46,11 +46,15 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(f"{path} is corrupt or not a CIFAR-10 batch ({exc}): unpack the archive again") from None
     if not isinstance(entry, dict) or "data" not in entry or not ("labels" in entry or "fine_labels" in entry):
         raise DatasetError(f"{path} has no 'data'/'labels' entries: it is not a CIFAR-10 batch file")
-    data = np.asarray(entry["data"])
+    try:
+        data = np.asarray(entry["data"])
+    except (ValueError, TypeError):  # rows of different lengths, objects that are no numbers
+        raise DatasetError(f"{path}: 'data' is not an array of images, expected (N, 3072) uint8: unpack the archive again") from None
     labels = integer_labels(entry.get("labels", entry.get("fine_labels")), str(path), "unpack the archive again")
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.ndim != 1 or len(labels) != len(data):
+        counted = f"{len(labels)} labels" if labels.ndim == 1 else f"labels of shape {labels.shape}"
         raise DatasetError(
-            f"{path}: data has shape {data.shape} with {len(labels)} labels, expected (N, 3072) uint8 "
+            f"{path}: data has shape {data.shape} with {counted}, expected (N, 3072) uint8 "
             "and N labels: the file is corrupt; unpack the archive again"
         )
     # A cast to uint8 would turn floats in [0, 1] into black images and wrap values over 255:

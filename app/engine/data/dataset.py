@@ -91,12 +91,18 @@ def integer_labels(values, where: str, fix: str) -> np.ndarray:
     if array.dtype.kind in "iu":
         return array.astype(np.int64)
     if array.dtype.kind == "b" or array.dtype.kind not in "f":
-        first = array.flat[0].item() if array.size else None
-        kind = "text" if array.dtype.kind in "USO" else f"{array.dtype.name} values"
-        raise DatasetError(f"{where}: the labels are {kind} (e.g. {first!r}), not class numbers 0, 1, 2, ...: {fix}")
+        first = array.flat[0] if array.size else None
+        first = first.item() if hasattr(first, "item") else first  # an object array holds plain values
+        if array.dtype.kind in "US" or isinstance(first, (str, bytes)):
+            kind = "text"
+        else:
+            kind = "not numbers" if array.dtype.kind == "O" else f"{array.dtype.name} values"
+        are = "are not numbers" if kind == "not numbers" else f"are {kind}"
+        raise DatasetError(f"{where}: the labels {are} (e.g. {first!r}), not class numbers 0, 1, 2, ...: {fix}")
     whole = np.isfinite(array) & (array == np.round(array))
     if not whole.all():
-        bad = array[~whole].flat[0].item()
+        bad = array[~whole].flat[0]
+        bad = bad.item() if hasattr(bad, "item") else bad
         raise DatasetError(f"{where}: label {bad!r} is not a whole number (labels are class numbers 0, 1, 2, ...): {fix}")
     return array.astype(np.int64)
 

@@ -5,6 +5,7 @@ assertion errors; the official distributions (and Debian's package) ship `.gz`.
 """
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import torch
 from app.engine.errors import DatasetError
 
 # IDX type codes → numpy dtypes (big-endian)
+# Images are 3 dimensions (N, H, W), labels 1: more is no dataset this program reads.
+MAX_DIMS = 4
 _TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -37,12 +40,17 @@ def read_idx(path: Path) -> torch.Tensor:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES:
         raise DatasetError(f"{path} is not an IDX file (bad magic number): download the file again")
     ndim = raw[3]
+    if not 1 <= ndim <= MAX_DIMS:
+        raise DatasetError(
+            f"{path} has a header of {ndim} dimensions, not an IDX file of images or labels (1 to {MAX_DIMS}): "
+            "download the file again"
+        )
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DatasetError(f"{path} is truncated (incomplete header): download the file again")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_TYPES[raw[2]])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: sizes up to (2^32)^ndim do not wrap
     if len(raw) - header != expected:
         raise DatasetError(
             f"{path} holds {len(raw) - header} data bytes but its header promises {expected} "

@@ -85,6 +85,9 @@ def read_images(paths: list[Path], image_size: int | None = None, channels: int 
     # Pillow's DecompressionBombWarning (an image over ~89 million pixels) is two raw lines on
     # stderr: such images are said once below, in one line that names a file and the fix.
     warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    # Pillow's notes on damaged metadata ("Corrupt EXIF data", "Truncated File Read"): the image
+    # either decodes (the pixels are fine) or is refused below with the file's name.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     with ThreadPoolExecutor(max_workers=4) as pool:  # Pillow releases the GIL while decoding
         decoded = list(pool.map(lambda p: _decode(p, channels, image_size), paths))
     images = [image for image, _, _ in decoded]

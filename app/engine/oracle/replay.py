@@ -25,6 +25,7 @@ from app.engine.events import Query
 from app.engine.oracle.base import Oracle
 
 SEPARATORS = (",", ";", "\t")
+MAX_ID = 2**63  # example ids index a tensor: int64
 
 
 def _header_separator(first_line: str) -> str:
@@ -64,6 +65,11 @@ def _read_csv(path: Path) -> dict[int, float | None]:
                     ) from None
                 if example < 0:
                     raise AQPLError(f"{path} line {line}: example id {example} is negative: ids count training examples from 0")
+                if example >= MAX_ID:
+                    raise AQPLError(
+                        f"{path} line {line}: example id {example_text} is larger than any training set: ids count "
+                        "training examples from 0; fix or delete that line"
+                    )
                 if level is not None and not math.isfinite(level):
                     raise AQPLError(
                         f"{path} line {line}: level {level_text!r} is not a finite number: give the level (e.g. 0.3), "
@@ -72,7 +78,15 @@ def _read_csv(path: Path) -> dict[int, float | None]:
                 answers[example] = level  # a later answer for the same example replaces the earlier one
     except UnicodeDecodeError:
         raise AQPLError(f"{path} is not UTF-8 text: save the CSV as UTF-8") from None
+    except csv.Error as exc:  # a NUL byte, a field over the csv module's limit
+        raise AQPLError(f"{path} is not a readable CSV ({exc}): export the answers from a project again") from None
     return answers
+
+
+def _real_numbers(dtype) -> bool:
+    if isinstance(dtype, torch.dtype):
+        return not (dtype.is_complex or dtype == torch.bool)
+    return np.dtype(dtype).kind in "iuf"
 
 
 def _read_levels(path: Path, suffix: str) -> dict[int, float | None]:
@@ -83,6 +97,13 @@ def _read_levels(path: Path, suffix: str) -> dict[int, float | None]:
         raise AQPLError(f"{path} could not be read ({type(exc).__name__}): give a CSV, .npy, .pt or answers.sqlite file") from None
     if isinstance(levels, dict):
         levels = levels.get("levels")
+    kind = getattr(levels, "dtype", None)
+    if kind is not None and not _real_numbers(kind):
+        # complex levels would silently lose their imaginary part, booleans become 0 and 1
+        raise AQPLError(
+            f"{path} holds {str(kind).removeprefix('torch.')} values, not levels: a levels file is one real number per "
+            "training example (float32 or float64)"
+        )
     try:
         array = torch.as_tensor(levels).double()
     except (TypeError, ValueError, RuntimeError):

@@ -11,6 +11,7 @@ cut loses at most the last second of answers. See docs/projects.md →
 """
 
 import json
+import math
 import sqlite3
 import threading
 from pathlib import Path
@@ -243,4 +244,23 @@ def read_answers(path: str | Path) -> dict[int, float | None]:
         if "no such table" in str(exc):
             raise AQPLError(f"{path} holds no answers table: give a project's answers.sqlite or an answers CSV") from None
         raise sqlite_error(exc, path, "read the recorded answers") from None
-    return {example: level for example, (kind, level, _) in fold_status(raw).items() if kind != "pending"}
+    rows = [_checked_row(path, number, row) for number, row in enumerate(raw, 1)]
+    return {example: level for example, (kind, level, _) in fold_status(rows).items() if kind != "pending"}
+
+
+def _checked_row(path: Path, number: int, row: tuple) -> tuple:
+    """A row of a database edited by hand or another tool: an id that is no training example's
+    index, or a level that is no finite number, is refused rather than replayed (a negative id
+    would index the set from its end, an infinite level become the top of the grid)."""
+    example, level, undone, round_ = row
+    fix = "restore the project's answers.sqlite from a backup, or export the answers as a CSV and fix that line"
+    if isinstance(example, float) and example.is_integer():
+        example = int(example)
+    if not isinstance(example, int) or not 0 <= example < 2**63:
+        raise AQPLError(f"{path}: answer {number} has example id {example!r}, not a training example's index 0, 1, 2, ...: {fix}")
+    if level is not None and (not isinstance(level, (int, float)) or not math.isfinite(level)):
+        raise AQPLError(f"{path}: answer {number} (example {example}) has level {level!r}, not a finite number: {fix}")
+    if undone is not None and not isinstance(undone, (int, float)):
+        raise AQPLError(f"{path}: answer {number} (example {example}) has undone = {undone!r}, not 0 or 1: {fix}")
+    round_ = round_ if isinstance(round_, int) else 0  # the round is not replayed
+    return example, None if level is None else float(level), bool(undone), round_

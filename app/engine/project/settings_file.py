@@ -75,6 +75,8 @@ def read_settings(path: Path) -> Settings:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path} is not valid TOML ({exc}): fix that line") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except OSError as exc:
         raise ProjectError(f"{path} cannot be read ({exc.strerror or exc}): check its permissions") from None
     try:

@@ -1,0 +1,103 @@
+"""What every fuzz target (tests/test_fuzz_*.py) shares: the Hypothesis profiles and the property.
+
+Profiles (HYPOTHESIS_PROFILE selects one; `ci` is the default):
+    ci    a few hundred examples per target, derandomized: part of the normal suite
+    long  10,000 examples per target (tests/test_fuzz_long.py runs it as a slow test)
+    dev   50 examples: a quick look while editing a target
+
+The property, for every file and value the program reads: it either reads it correctly or
+refuses it with the project's AQPLError, whose message is ONE line that names the file and says
+what to do — never another exception (a traceback for the user), a hang, or a NaN.
+"""
+
+import os
+import signal
+import tempfile
+import threading
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+from app.engine.errors import AQPLError
+
+_COMMON = dict(
+    deadline=None,  # a shared 2-core machine: timing is no property; hangs are caught by no_hang
+    database=None,  # no .hypothesis/ folder in the work tree
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+                           HealthCheck.function_scoped_fixture],
+    print_blob=True,
+)
+settings.register_profile("ci", max_examples=200, derandomize=True, **_COMMON)
+settings.register_profile("long", max_examples=10_000, **_COMMON)
+settings.register_profile("dev", max_examples=50, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Warnings that never reach a user of the command line or the window (deprecations of the
+# libraries' own internals).
+IGNORED_WARNINGS = (DeprecationWarning, PendingDeprecationWarning)
+
+HANG_S = 60  # one example: far above any real input's time
+
+
+class Hang(Exception):
+    pass
+
+
+@contextmanager
+def no_hang(seconds: int = HANG_S):
+    """Fail the example (not the whole run) when reading one input takes longer than `seconds`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise Hang(f"reading one input took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_message(error: AQPLError, *names) -> str:
+    """One line, naming one of `names` (a path or an option), with a fix after a colon."""
+    message = str(error)
+    assert message and "\n" not in message and "\r" not in message, repr(message)
+    assert len(message) < 2000, message
+    if names:
+        assert any(str(name) in message for name in names), f"{message!r} names none of {names}"
+    assert ": " in message, f"{message!r} gives no fix"
+    assert "Traceback" not in message
+    return message
+
+
+def read_or_refuse(call, *names):
+    """call() → (value, None) when it reads the input, (None, message) when it refuses it with
+    a proper AQPLError. Any other exception escapes: the fuzzer found a bug."""
+    with no_hang(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = call(), None
+        except AQPLError as error:
+            result = None, check_message(error, *names)
+    # a library's raw warning reaches the user as extra lines, unexplained
+    raw = [f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, IGNORED_WARNINGS)]
+    assert not raw, raw
+    return result
+
+
+# Examples write many small files and databases: in memory when the machine has /dev/shm (an
+# fsync there costs nothing), which keeps a few hundred examples per target within seconds.
+_SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+@contextmanager
+def scratch():
+    """A fresh empty folder (Path) for one example, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="aqpl-fuzz-", dir=_SCRATCH) as folder:
+        yield Path(folder)

@@ -1,0 +1,131 @@
+"""The bugs the fuzz suite (tests/test_fuzz_*.py) found, each pinned by the smallest input
+that showed it: before its fix every one was a traceback, a raw library warning or a silently
+wrong value (docs/projects.md, "Fuzzed inputs")."""
+
+import gzip
+import pickle
+import sqlite3
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.engine.data import load_dataset
+from app.engine.data.cifar import _read_batch
+from app.engine.data.idx import read_idx
+from app.engine.data.images import read_images
+from app.engine.errors import AQPLError, DatasetError, SettingsError
+from app.engine.oracle.replay import load_answers
+from app.engine.project.settings_file import read_settings
+from tests.test_faults import one_line
+
+
+def answers_table(path, rows):
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY, example_id, level, undone, round)")
+    db.executemany("INSERT INTO answers (example_id, level, undone, round) VALUES (?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("row, expected", [
+    (("", 0.3, 0, 1), "answer 2 has example id '', not a training example's index"),  # before: ValueError
+    ((None, 0.3, 0, 1), "answer 2 has example id None"),  # before: TypeError
+    ((-1, 0.3, 0, 1), "answer 2 has example id -1"),  # before: replayed for the set's last example
+    ((4, float("inf"), 0, 1), "answer 2 (example 4) has level inf, not a finite number"),  # before: the grid's top
+    ((4, "high", 0, 1), "answer 2 (example 4) has level 'high'"),  # before: ValueError
+    ((4, 0.3, "yes", 1), "answer 2 (example 4) has undone = 'yes'"),
+])
+def test_hand_edited_answers_databases_are_refused_in_one_line(tmp_path, row, expected):
+    answers_table(tmp_path / "answers.sqlite", [(1, 0.2, 0, 1), row])
+    with pytest.raises(AQPLError) as error:
+        load_answers(tmp_path / "answers.sqlite")
+    assert expected in one_line(error.value) and "answers.sqlite" in str(error.value)
+
+
+def test_a_hand_edited_database_with_whole_float_ids_is_read(tmp_path):
+    answers_table(tmp_path / "answers.sqlite", [(1.0, 0.2, 0, None), (2, 1, None, "r")])
+    assert load_answers(tmp_path / "answers.sqlite") == {1: 0.2, 2: 1.0}
+
+
+@pytest.mark.parametrize("array", [np.array([0.3 + 0.5j, 0.1]), np.array([True, False]), torch_levels := None])
+def test_levels_that_are_not_real_numbers_are_refused(tmp_path, array):
+    import torch
+
+    if array is None:
+        torch.save(torch.tensor([0.3 + 1j]), tmp_path / "levels.pt")
+        path = tmp_path / "levels.pt"
+    else:
+        np.save(tmp_path / "levels.npy", array)
+        path = tmp_path / "levels.npy"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before: torch's "Casting complex values to real" on stderr
+        with pytest.raises(AQPLError) as error:
+            load_answers(path)
+    assert "values, not levels: a levels file is one real number per training example" in one_line(error.value)
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ("99999999999999999999,0.3", "example id 99999999999999999999 is larger than any training set"),  # before: torch overflow
+    ("3," + "9" * 200_000, "is not a readable CSV (field larger than field limit"),  # before: _csv.Error
+])
+def test_csv_lines_the_fuzzer_broke(tmp_path, cells, expected):
+    (tmp_path / "a.csv").write_text(f"example_id,level\n{cells}\n")
+    with pytest.raises(AQPLError) as error:
+        load_answers(tmp_path / "a.csv")
+    assert expected in one_line(error.value)
+
+
+def test_an_idx_header_of_65_dimensions(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 65]) + (1).to_bytes(4, "big") * 65 + b"\0")  # before: numpy's ValueError
+    with pytest.raises(DatasetError) as error:
+        read_idx(path)
+    assert "has a header of 65 dimensions, not an IDX file of images or labels" in one_line(error.value)
+
+
+def test_an_idx_header_whose_size_overflows_64_bits(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 0x0E, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + b"\0" * 8))
+    with pytest.raises(DatasetError) as error:
+        read_idx(path)
+    assert f"header promises {(2**32 - 1) ** 3 * 8} for shape" in one_line(error.value)  # before: a wrapped, negative size
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ({"data": np.zeros((2, 3072), np.uint8), "labels": 3}, "labels of shape ()"),  # before: TypeError len()
+    ({"data": [[1, 2], [3]], "labels": [0, 1]}, "'data' is not an array of images"),  # before: numpy ValueError
+    ({"data": np.zeros((1, 3072), np.uint8), "labels": [None]}, "the labels are not numbers (e.g. None)"),  # AttributeError
+])
+def test_cifar_batches_the_fuzzer_broke(tmp_path, entry, expected):
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps(entry))
+    with pytest.raises(DatasetError) as error:
+        _read_batch(tmp_path / "data_batch_1")
+    assert expected in one_line(error.value)
+
+
+def test_a_settings_file_that_is_not_utf8(tmp_path):
+    (tmp_path / "settings.toml").write_bytes(b"\x80")
+    with pytest.raises(SettingsError) as error:  # before: UnicodeDecodeError
+        read_settings(tmp_path / "settings.toml")
+    assert "settings.toml is not UTF-8 text (byte 0): save it as UTF-8" in one_line(error.value)
+
+
+CORRUPT_EXIF_TIFF = bytes.fromhex(
+    "49492a00080000400a0000010400010000000400000001018400010000000400000002010300030000008600000003010300010000"
+    "000100000006010300010000000200000011010400010000008c000000150103000100000003000000160104080100000004000000"
+    "1701040001000000300000001c010300010000000100000000000000080008000800000000000000000000000000000000000000"
+    "000000000000000000000000000000000000000000000000000000000000000000"
+)
+
+
+def test_damaged_image_metadata_prints_no_raw_warning(tmp_path):
+    (tmp_path / "a.tif").write_bytes(CORRUPT_EXIF_TIFF)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            read_images([tmp_path / "a.tif"])
+        except DatasetError as error:
+            one_line(error)
+    assert not [str(w.message) for w in caught if "EXIF" in str(w.message)]  # before: "Corrupt EXIF data" twice
