@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+from app.cli.report import one_line
 from app.engine.errors import AQPLError
 
 _COMMON = dict(
@@ -65,12 +66,13 @@ def no_hang(seconds: int = HANG_S):
 
 
 def check_message(error: AQPLError, *names) -> str:
-    """One line, naming one of `names` (a path or an option), with a fix after a colon."""
-    message = str(error)
+    """One line as the user sees it (app/cli/report.py shows control characters from the input
+    escaped), naming one of `names` (a path or an option), with a fix after a colon."""
+    message = one_line(str(error))
     assert message and "\n" not in message and "\r" not in message, repr(message)
     assert len(message) < 2000, message
     if names:
-        assert any(str(name) in message for name in names), f"{message!r} names none of {names}"
+        assert any(one_line(str(name)) in message for name in names), f"{message!r} names none of {names}"
     assert ": " in message, f"{message!r} gives no fix"
     assert "Traceback" not in message
     return message

@@ -3,6 +3,10 @@ headless run does before it loads a dataset (thousands of examples a minute); en
 few tiny runs with fuzzed values. Property (tests/fuzz_support.py): the run completes with
 finite results, or exits with code 2 and ONE line naming the option and the fix."""
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="the fuzz suite needs Hypothesis: pip install -e '.[test]'")
+
 import argparse
 import json
 import math

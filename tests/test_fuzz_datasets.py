@@ -2,6 +2,10 @@
 CIFAR pickles, image files. Property (tests/fuzz_support.py): a dataset every run can use
 (uint8 images, class numbers in range, both splits, two classes) or one line naming the file."""
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="the fuzz suite needs Hypothesis: pip install -e '.[test]'")
+
 import gzip
 import io
 import pickle

@@ -129,3 +129,12 @@ def test_damaged_image_metadata_prints_no_raw_warning(tmp_path):
         except DatasetError as error:
             one_line(error)
     assert not [str(w.message) for w in caught if "EXIF" in str(w.message)]  # before: "Corrupt EXIF data" twice
+
+
+def test_a_newline_in_an_option_value_does_not_split_the_error_line(capsys):
+    from app.cli.main import main
+
+    code = main(["--simulate-oracle", "--answers", "a\rb\nc.csv"])  # found as ['--answers', '\r']
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.count("\n") == 1 and "\r" not in stderr  # before: the line broke at \r and \n
+    assert stderr.startswith("error: --answers a\\rb\\nc.csv is only read by the replay oracle")

@@ -3,6 +3,10 @@ Property (tests/fuzz_support.py): the project opens with settings every run can 
 written back unchanged) or is refused in one line naming the file; answers already recorded are
 never touched by a refusal."""
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="the fuzz suite needs Hypothesis: pip install -e '.[test]'")
+
 import json
 import math
 import shutil

@@ -2,6 +2,10 @@
 project's answers.sqlite. Property (tests/fuzz_support.py): read correctly — every recorded
 answer, none lost or invented — or refused in one line naming the file."""
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="the fuzz suite needs Hypothesis: pip install -e '.[test]'")
+
 import csv
 import io
 import math

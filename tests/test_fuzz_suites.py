@@ -2,6 +2,10 @@
 CIFAR-10-C's .npy files. Property (tests/fuzz_support.py): read as (severities, N, C, H, W)
 uint8 images with N labels each, or refused in one line naming the file."""
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="the fuzz suite needs Hypothesis: pip install -e '.[test]'")
+
 import numpy as np
 import torch
 from hypothesis import given

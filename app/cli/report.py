@@ -67,11 +67,17 @@ def sigterm_unwinds():
         signal.signal(signal.SIGTERM, previous)
 
 
+def one_line(message: str) -> str:
+    """`message` as the one line it is meant to be: control characters that came from the user's
+    input (a newline or carriage return in a path, a NUL) are shown escaped, never obeyed."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in message)
+
+
 def run_reporting(body, interrupted: str = "interrupted") -> int:
     try:
         return body()
     except AQPLError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
@@ -83,5 +89,5 @@ def run_reporting(body, interrupted: str = "interrupted") -> int:
         print("error: out of memory: use a smaller --batch-size or a smaller dataset", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"error: {describe_os_error(error)}", file=sys.stderr)
+        print(f"error: {one_line(describe_os_error(error))}", file=sys.stderr)
         return 2
