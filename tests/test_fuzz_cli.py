@@ -76,6 +76,40 @@ def test_any_options_are_accepted_with_usable_settings_or_refused(argv):
         check_settings(settings_)
 
 
+# -- the subcommands: corrupt and gallery ---------------------------------------------------------------
+SUBCOMMAND_OPTIONS = {
+    "--dataset": st.one_of(st.sampled_from(["mnist", "cifar10", "imagefolder", "tiny-imagenet", "fashion-mnist", "x"]),
+                           st.text(max_size=6).filter(lambda v: v.strip() != "embedded")),
+    "--image-size": NUMBER_TEXT, "--suite": st.one_of(st.sampled_from(["mnist-c", "imagenet-c"]), NUMBER_TEXT),
+    "--seed": NUMBER_TEXT, "--out": st.text(max_size=8), "--limit": NUMBER_TEXT, "--images": NUMBER_TEXT,
+    "--quiet": st.none(), "--data-dir": st.text(max_size=8),
+}
+
+
+@given(st.sampled_from(["corrupt", "gallery"]),
+       st.lists(st.sampled_from(sorted(SUBCOMMAND_OPTIONS)), unique=True, max_size=5), st.data())
+def test_the_subcommands_options_are_refused_in_one_line(command, flags, data):
+    """Whatever the options, a dataset that is not there: the run stops at an error line (the
+    suite is never generated), and that line is the only one."""
+    import contextlib
+    import io
+
+    argv = [command, "--dataset", "mnist", "--data-dir", "/nonexistent/aqpl-fuzz"]
+    for flag in flags:
+        value = data.draw(SUBCOMMAND_OPTIONS[flag], label=flag)
+        if flag == "--quiet":
+            argv.append(flag)
+        elif flag == "--data-dir":
+            argv.append(f"--data-dir=/nonexistent/{value}")
+        else:
+            argv.append(f"{flag}={value}")
+    out, err = io.StringIO(), io.StringIO()
+    with no_hang(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    lines = err.getvalue().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and ": " in lines[0][7:], (argv, err.getvalue())
+
+
 # -- end to end: tiny runs --------------------------------------------------------------------------------
 E2E_EXAMPLES = max(4, settings.default.max_examples // 40)  # 5 in the short profile, 250 in the long one
 

@@ -138,3 +138,13 @@ def test_a_newline_in_an_option_value_does_not_split_the_error_line(capsys):
     stderr = capsys.readouterr().err
     assert code == 2 and stderr.count("\n") == 1 and "\r" not in stderr  # before: the line broke at \r and \n
     assert stderr.startswith("error: --answers a\\rb\\nc.csv is only read by the replay oracle")
+
+
+@pytest.mark.parametrize("command", ["corrupt", "gallery"])
+def test_a_subcommands_bad_option_is_one_line(capsys, command):
+    from app.cli.main import main
+
+    code = main([command, "--out", "x", "--seed", "x"])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.count("\n") == 1 and "usage:" not in stderr  # before: argparse's usage dump
+    assert stderr.startswith(f"error: argument --seed: invalid int value: 'x' (see `python -m app {command} --help`)")

@@ -10,6 +10,13 @@ from app.engine.errors import SettingsError
 DATASET_HELP = "dataset name: embedded, fashion-mnist, mnist, cifar10, tiny-imagenet, imagefolder (default: embedded)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own message is one line: keep it and the exit code 2, without the usage dump."""
+
+    def error(self, message: str):
+        raise SettingsError(f"{message} (see `{self.prog} --help`)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="embedded", help=DATASET_HELP)
     parser.add_argument("--data-dir", default=None, help="folder of the dataset's files (its official layout)")
@@ -68,7 +75,7 @@ def _run(body) -> int:
 
 
 def corrupt_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m app corrupt",
         description="Write the corruption suite of a dataset's test set in the released layout of that benchmark "
                     "(MNIST-C: mnist_c/<corruption>/test_images.npy; CIFAR-10-C: <corruption>.npy + labels.npy; "
@@ -103,7 +110,7 @@ def corrupt_main(argv: list[str]) -> int:
 
 
 def gallery_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m app gallery",
         description="Draw a PNG grid of a suite: every corruption at every severity for a few test images.",
     )
