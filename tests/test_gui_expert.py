@@ -302,3 +302,149 @@ def test_the_progress_bars_text_reads_on_its_done_and_its_empty_part(qtbot, done
     background = QColor(Counter(c.name() for c in pixels).most_common(1)[0][0])  # the fill behind the text
     text = min(pixels, key=lambda c: c.lightness())
     assert contrast(text, background) >= 7, (text.name(), background.name())
+
+
+# -- §5: paused time, predictions, undo after reopening ------------------------------------------------
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_pause_does_not_count_in_the_time_an_answer_took(qtbot, tmp_path, small):
+    from app.gui.query_queue import QueryQueue
+    from app.gui.worker import RunState
+
+    window = window_at(qtbot, tmp_path, QRect(0, 0, 1366, 768))
+    clock = Clock()
+    window.panel.queue = QueryQueue(clock=clock)
+    sink = show_query(window, small)
+    clock.now += 2.0  # looks at the query for 2 s
+    window._on_state(RunState.PAUSED)  # F6 (the session's state change), then a minute away
+    clock.now += 60.0
+    qtbot.keyClick(window.panel, Qt.Key.Key_3)  # back, answers while still paused
+    assert sink.messages[-1].time_taken_s == pytest.approx(2.0)
+    clock.now += 4.0  # the next query, still paused: the expert is here, its clock runs
+    qtbot.keyClick(window.panel, Qt.Key.Key_4)
+    assert sink.messages[-1].time_taken_s == pytest.approx(4.0)
+    clock.now += 1.0
+    window._on_state(RunState.PAUSED)
+    clock.now += 30.0
+    window._on_state(RunState.RUNNING)  # F6 again: resumed
+    clock.now += 2.0
+    qtbot.keyClick(window.panel, Qt.Key.Key_5)
+    assert sink.messages[-1].time_taken_s == pytest.approx(3.0)
+    assert "last answer 3.0 s" in window.panel.status.text()
+
+
+def test_predictions_never_block_the_window_and_use_the_copy_the_panel_holds(qtbot, tmp_path, small, monkeypatch):
+    """P asks a thread of its own: a slow model never holds up a key press, and the predictions
+    come from the copy of the model the panel already holds (no wait for training)."""
+    import time
+
+    from app.gui.predictions import Predictor
+
+    real = Predictor.predict
+
+    def slow(self, images):
+        time.sleep(0.8)
+        return real(self, images)
+
+    monkeypatch.setattr(Predictor, "predict", slow)
+    window = window_at(qtbot, tmp_path, QRect(0, 0, 1366, 768))
+    show_query(window, small)
+    panel = window.panel
+    from app.engine.settings import Settings
+    from models import build
+
+    panel.set_model_state(build(Settings().model, 10, 1, 28).state_dict())  # the worker's copy, before P is pressed
+    started = time.perf_counter()
+    qtbot.keyClick(panel, Qt.Key.Key_P)
+    assert time.perf_counter() - started < 0.3  # the GUI thread went on at once
+    assert panel.predictions_box.isChecked() and all(tile.prediction is None for tile in panel.tiles)
+    qtbot.waitUntil(lambda: all(tile.prediction is not None for tile in panel.tiles), timeout=10_000)
+    qtbot.keyClick(panel, Qt.Key.Key_3)  # the next query: its own predictions, never the last one's
+    assert all(tile.prediction is None for tile in panel.tiles)
+    qtbot.waitUntil(lambda: all(tile.prediction is not None for tile in panel.tiles), timeout=10_000)
+
+
+def session_overrides(**kw) -> dict:
+    values = dict(mode="continuous", epochs=40, warmup_epochs=1, round_every=1, batch_size=100, budget="20",
+                  queries_per_round=6, eval_every=1, eval_subset=200)
+    values.update(kw)
+    return values
+
+
+@pytest.fixture
+def live_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("AQPL_LOG_DIR", str(tmp_path / "logs"))
+    w = window_at(qtbot, tmp_path, QRect(0, 0, 1366, 768))
+    w.confirm = lambda question: True
+    return w
+
+
+def cancel(window, qtbot) -> None:
+    """Before the test ends: pytest-qt deletes the window, which must not happen under a running worker."""
+    session = window.session
+    if session is not None and session.active:
+        window.session.cancel()
+        qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
+
+
+def start(window, qtbot, dataset, **kw):
+    from app.gui.prepare import SessionRequest
+
+    session = window.start_session(SessionRequest(dataset=dataset, load_suite=False, **kw))
+    qtbot.waitUntil(lambda: session.trainer is not None or not session.active, timeout=WAIT_MS)
+    return session
+
+
+def test_predictions_appear_while_training_is_paused(live_window, qtbot, small):
+    """The worker sends its model after each evaluation: P needs no batch to run (paused, none does)."""
+    window = live_window
+    session = start(window, qtbot, small, overrides=session_overrides())
+    panel = window.panel
+    qtbot.waitUntil(lambda: panel.queue.current is not None, timeout=WAIT_MS)
+    assert panel.has_model  # before anyone asked for predictions
+    window.pause_action.trigger()  # F6
+    qtbot.waitUntil(session.worker.parked.is_set, timeout=WAIT_MS)
+    qtbot.keyClick(panel, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: all(tile.prediction is not None for tile in panel.tiles), timeout=5_000)
+    assert session.state == "paused"
+    cancel(window, qtbot)
+
+
+def test_undo_takes_back_a_reopened_projects_answers(live_window, qtbot, small, tmp_path):
+    from app.engine.levels import Source
+
+    window = live_window
+    project_dir = tmp_path / "reopened"
+    session = start(window, qtbot, small, overrides=session_overrides(), project=str(project_dir))
+    panel = window.panel
+    qtbot.waitUntil(lambda: len(panel.queue) >= 2, timeout=WAIT_MS)
+    first = panel.queue.current
+    qtbot.keyClick(panel, Qt.Key.Key_4)
+    second = panel.queue.current
+    qtbot.keyClick(panel, Qt.Key.Key_6)
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
+
+    again = start(window, qtbot, small, project=str(project_dir), open_existing=True)
+    trainer = again.trainer
+    qtbot.waitUntil(lambda: panel.accepting, timeout=WAIT_MS)
+    assert panel.undo_button.isEnabled()  # right after reopening
+    assert "budget 2 / 20 used" in panel.status.text()
+    qtbot.keyClick(panel, Qt.Key.Key_Backspace)  # takes back the last answer given before closing
+    assert panel.queue.current.example_id == second.example_id
+    assert panel.tiles[panel.cursor].level == 0.6  # the answer it had is selected
+    qtbot.waitUntil(lambda: second.example_id in trainer.book.pending, timeout=WAIT_MS)
+    assert int(trainer.table.source[second.example_id]) != Source.EXPERT
+    assert trainer.book.answered == {first.example_id: 0.4}
+    assert "budget 1 / 20 used" in panel.status.text()
+    qtbot.keyClick(panel, Qt.Key.Key_Backspace)  # and the one before
+    assert panel.queue.current.example_id == first.example_id and not panel.undo_button.isEnabled()
+    qtbot.keyClick(panel, Qt.Key.Key_Backspace, Qt.KeyboardModifier.ShiftModifier)  # redo
+    qtbot.waitUntil(lambda: trainer.book.answered.get(first.example_id) == 0.4, timeout=WAIT_MS)
+    cancel(window, qtbot)

@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_state(self, state: str) -> None:
         self.status.set_state(STATE_TEXT.get(state, state))
+        self.panel.set_paused(state == RunState.PAUSED)  # a pause does not count in an answer's time
         if state == RunState.STOPPING and self.panel.accepting:
             self.panel.finish("Stopping training …")
         self._update_actions()
@@ -275,7 +276,7 @@ class MainWindow(QMainWindow):
     def _on_ready(self, prepared: PreparedSession) -> None:
         self.prepared = prepared
         trainer, settings = prepared.trainer, prepared.settings
-        self.panel.attach(trainer, prepared.dataset, settings, trainer.book.budget, prepared.answered_before)
+        self.panel.attach(trainer, prepared.dataset, settings, trainer.book.budget, prepared.answered_before, prepared.undoable)
         self.plots.reset(by_epoch=not settings.uses_queries)
         self.plots.add_history(prepared.history)
         self.plots.redraw_dirty()
@@ -343,8 +344,10 @@ class MainWindow(QMainWindow):
 
     @Slot(bool)
     def _on_predictions_toggled(self, on: bool) -> None:
+        # The worker sends the model at the start and after each evaluation: the panel predicts
+        # from that copy at once. Only a panel without one asks for a copy at the next batch.
         if self.session is not None:
-            self.session.set_predictions_wanted(on)
+            self.session.set_predictions_wanted(on and not self.panel.has_model)
 
     def _stop_watch_bot(self) -> None:
         if self.watch_bot is not None:

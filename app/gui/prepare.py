@@ -53,6 +53,7 @@ class PreparedSession:
     history: list[Metrics] = field(default_factory=list)  # earlier evaluations of a reopened project
     answered_before: int = 0  # answers applied before this session (resumed projects)
     finished: object | None = None  # a reopened project that had finished: its stored RunResult
+    undoable: list = field(default_factory=list)  # a reopened project's answers (GivenAnswer), oldest first: Undo takes them back
 
     @property
     def project_path(self) -> str | None:
@@ -137,10 +138,32 @@ def prepare_session(request: SessionRequest, callbacks: Callbacks, report=None, 
         if project is not None:
             project.close()
         raise
+    undoable = undo_history(project, trainer, dataset) if project is not None and finished is None else []
     return PreparedSession(
         settings=settings, dataset=dataset, trainer=trainer, project=project, oracle=oracle,
-        history=history, answered_before=trainer.book.used, finished=finished,
+        history=history, answered_before=trainer.book.used, finished=finished, undoable=undoable,
     )
+
+
+def undo_history(project, trainer, dataset) -> list:
+    """The answers and skips a reopened project holds (not undone), oldest first, as the query
+    panel's undo stack: Undo (Backspace) takes them back as it does the session's own. Each
+    comes back on screen as it was asked (grid, noise) at the level it had before the answer."""
+    from app.engine.events import Query
+    from app.gui.query_queue import GivenAnswer
+
+    before = {}
+    for change in trainer.table.history:  # oldest first: the latest change per example wins
+        before[change.example_id] = change.old_level
+    stack = []
+    for row in project.answers():
+        example = int(row["example_id"])
+        label = int(dataset.train_y[example])
+        level = before.get(example, float(trainer.table.level[example]))
+        query = Query(example_id=example, label=label, class_name=dataset.classes[label], level=level,
+                      round=int(row["round"]), utility=0.0, noise_seed=int(row["noise_seed"]), grid=list(row["grid"]))
+        stack.append(GivenAnswer(query, row["level"], float(row["time_taken_s"]), row["source"]))
+    return stack
 
 
 def _watch_oracle(dataset: Dataset, settings: Settings, step):

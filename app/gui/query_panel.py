@@ -23,7 +23,7 @@ from app.engine.errors import AQPLError
 from app.engine.events import Query
 from app.engine.perturb import candidate_images
 from app.gui.candidate_tile import CANDIDATE_KEYS, SPACING, CandidateTile, best_layout, candidate_key, tile_size
-from app.gui.predictions import Predictor
+from app.gui.predictions import PredictionService
 from app.gui.qimage import to_qimage
 from app.gui.query_queue import GivenAnswer, QueryQueue
 
@@ -56,14 +56,15 @@ class QueryPanel(QFrame):
         self.budget = 0
         self.answered_before = 0
         self.accepting = False  # answers go to a running trainer
+        self.paused = False  # training is paused: the answer clock waits for the expert
         self.cursor = 0
         self.columns = 0
         self.tiles: list[CandidateTile] = []
         self.images = None  # candidates of the current query (L, C, H, W)
         self.shown: Query | None = None
-        self.predictor: Predictor | None = None
-        self._predictor_spec = None
-        self._model_state = None
+        self.predictor: PredictionService | None = None  # the model's predictions, off the GUI thread
+        self._model_state = None  # the latest CPU copy of the weights (None: none yet)
+        self._prediction_token = None  # what the tiles' predictions were (or will be) computed for
         self._empty_text = "Start a session: File → New session (Ctrl+N), or open a project (Ctrl+O)."
         self._answers_shown: tuple[int, int] | None = None  # what answers_changed said last
         self._build()
@@ -95,7 +96,7 @@ class QueryPanel(QFrame):
         self.predictions_box.setToolTip("Off by default: seeing the model's guess can bias your answer.")
         for widget in (self.skip_button, self.undo_button, self.redo_button, self.predictions_box):
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the panel
-        self.skip_button.clicked.connect(self.skip)
+        self.skip_button.clicked.connect(lambda: (self._expert_acts(), self.skip()))
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
         self.predictions_box.toggled.connect(self._on_predictions_toggled)
@@ -109,15 +110,24 @@ class QueryPanel(QFrame):
         outer.addWidget(self.status)
 
     # -- session wiring --------------------------------------------------------------------------
-    def attach(self, sink: AnswerSink, dataset, settings, budget: int, answered_before: int = 0) -> None:
-        """A session's trainer is ready: answers go to it from now on."""
+    def attach(self, sink: AnswerSink, dataset, settings, budget: int, answered_before: int = 0,
+               undoable: list[GivenAnswer] | None = None) -> None:
+        """A session's trainer is ready: answers go to it from now on. `undoable`: a reopened
+        project's answers (oldest first), which Undo takes back like this session's."""
         self.queue.clear()
+        self.queue.restore(undoable or [])
         self._answers_shown = None
         self.sink, self.dataset = sink, dataset
-        self.budget, self.answered_before = budget, answered_before
+        # answered_before counts every answer the trainer holds; those on the undo stack are counted there
+        self.budget = budget
+        self.answered_before = max(0, answered_before - self.queue.answered_count)
         self.accepting = True
-        self._predictor_spec = (settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size)
-        self.predictor, self._model_state = None, None
+        if self.predictor is not None:
+            self.predictor.close()
+        self.predictor = PredictionService((settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size), self)
+        self.predictor.ready.connect(self._on_predictions)
+        self.predictor.failed.connect(self.failed)
+        self._model_state, self._prediction_token = None, None
         if not settings.uses_queries:
             self._empty_text = f"{settings.method.upper()} asks no questions: watch the plots while it trains."
         else:
@@ -132,6 +142,9 @@ class QueryPanel(QFrame):
         """The session ended: nothing more can be answered."""
         self.accepting = False
         self.sink = None
+        if self.predictor is not None:
+            self.predictor.close()
+            self.predictor = None
         self.queue.clear()
         self._empty_text = message
         self._show_current()
@@ -174,6 +187,10 @@ class QueryPanel(QFrame):
         self._show_current()
         return True
 
+    def _on_tile_clicked(self, index: int) -> None:
+        self._expert_acts()
+        self.answer_index(index)
+
     def skip(self) -> bool:
         return self.answer_level(None)
 
@@ -214,8 +231,19 @@ class QueryPanel(QFrame):
             self.cursor = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - level))
             self._update_tiles()
 
+    def set_paused(self, paused: bool) -> None:
+        """Training paused (F6): the answer clock stops, so the pause does not count in the time
+        an answer took; it runs again on resume, or as soon as the expert acts in the panel."""
+        self.paused = paused
+        self.queue.stop_clock() if paused else self.queue.start_clock()
+
+    def _expert_acts(self) -> None:
+        """A key or a click in the panel: the expert is here, so the answer clock runs."""
+        self.queue.start_clock()
+
     def handle_key(self, event: QKeyEvent) -> bool:
         """The panel's keys; returns whether the key was one of them."""
+        self._expert_acts()
         key, mods = event.key(), event.modifiers()
         shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
@@ -254,23 +282,38 @@ class QueryPanel(QFrame):
         self.predictions_toggled.emit(on)
         self._update_predictions()
 
+    @property
+    def has_model(self) -> bool:
+        """Whether the panel holds a copy of the model to predict with."""
+        return self._model_state is not None
+
     def set_model_state(self, state: dict) -> None:
-        """A fresh CPU copy of the model from the worker."""
+        """A fresh CPU copy of the model from the worker (at the start, after each evaluation)."""
         self._model_state = state
         if self.predictor is not None:
-            self.predictor.load(state)
+            self.predictor.set_state(state)
+        self._prediction_token = None  # the shown predictions are of the older model
         self._update_predictions()
 
     def _update_predictions(self) -> None:
-        show = self.predictions_box.isChecked() and self.images is not None and self._model_state is not None
-        if show and self.predictor is None and self._predictor_spec is not None:
-            self.predictor = Predictor(*self._predictor_spec)
-            self.predictor.load(self._model_state)
-        if not show or self.predictor is None:
+        """Ask for the predictions of the query on screen (they arrive in _on_predictions); the
+        tiles keep no prediction of another query or model meanwhile."""
+        show = self.predictions_box.isChecked() and self.images is not None and self.predictor is not None
+        if not show:
+            self._prediction_token = None
             for tile in self.tiles:
                 tile.set_prediction(None)
             return
-        classes, confidence = self.predictor.predict(self.images)
+        token = (id(self.shown), self.shown.example_id if self.shown else None, id(self._model_state))
+        if token == self._prediction_token:
+            return  # asked already (or shown)
+        self._prediction_token = token
+        self.predictor.request(token, self.images)
+
+    def _on_predictions(self, token, result) -> None:
+        if token != self._prediction_token or self.shown is None or not self.predictions_box.isChecked():
+            return  # for a query or a model no longer on screen
+        classes, confidence = result
         names = self.dataset.classes
         for tile, cls, p in zip(self.tiles, classes, confidence):
             tile.set_prediction((f"{names[cls]} {p:.0%}", cls == self.shown.label))
@@ -303,6 +346,7 @@ class QueryPanel(QFrame):
                 self._render(query, select)
             else:
                 self.images = None
+                self._update_predictions()  # nothing to predict: forget what was asked
             self.query_shown.emit(query)
         self._refresh()
         if query is not None and self.isVisible() and not self.hasFocus():
@@ -318,7 +362,7 @@ class QueryPanel(QFrame):
                 tile.deleteLater()
             self.tiles = [CandidateTile(i, self.grid_host) for i in range(len(query.grid))]
             for tile in self.tiles:
-                tile.clicked.connect(self.answer_index)
+                tile.clicked.connect(self._on_tile_clicked)
                 tile.show()
         for i, (tile, level) in enumerate(zip(self.tiles, query.grid)):
             tile.set_candidate(to_qimage(self.images[i]), level, candidate_key(i))
@@ -326,6 +370,7 @@ class QueryPanel(QFrame):
         current = min(range(len(query.grid)), key=lambda i: abs(query.grid[i] - query.level))
         self.cursor = current if select is None else select
         self._update_tiles()
+        self._prediction_token = None  # new images: their predictions are still to come
         self._update_predictions()
 
     def _update_tiles(self) -> None:

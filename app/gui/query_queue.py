@@ -35,12 +35,19 @@ class GivenAnswer:
 
 
 class QueryQueue:
-    def __init__(self):
+    """The answer clock (`elapsed`, an answer's time taken) counts from the moment the query
+    appeared, less the time it was stopped: `stop_clock` when training is paused (the expert may
+    have walked away), `start_clock` when it resumes or the expert acts in the panel again."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
         self.waiting: deque[Query] = deque()
         self.done: list[GivenAnswer] = []  # undo stack, latest last
         self.undone: list[GivenAnswer] = []  # redo stack, latest last
         self._known: set[int] = set()  # ids shown, waiting or answered: never shown twice
-        self._shown_at = time.monotonic()
+        self._running = True  # the answer clock runs (not paused)
+        self._shown_at = clock()  # start of the clock's current run
+        self._counted = 0.0  # seconds counted before it (runs ended by a pause)
 
     def __len__(self) -> int:
         return len(self.waiting)
@@ -51,7 +58,7 @@ class QueryQueue:
 
     @property
     def answered_count(self) -> int:
-        """Answers given in this session (skips excluded): what they use of the budget."""
+        """Answers on the undo stack (skips excluded): this session's, and a reopened project's."""
         return sum(1 for a in self.done if not a.skipped)
 
     def add(self, queries: list[Query]) -> int:
@@ -68,12 +75,31 @@ class QueryQueue:
             self.mark_shown()
         return added
 
+    def restore(self, done: list[GivenAnswer]) -> None:
+        """A reopened project's answers, oldest first: they can be undone like this session's."""
+        self.done.extend(done)
+        self._known.update(a.query.example_id for a in done)
+
     def mark_shown(self) -> None:
         """The current query appeared on screen now: its answer time counts from here."""
-        self._shown_at = time.monotonic()
+        self._shown_at, self._counted = self.clock(), 0.0
 
     def elapsed(self) -> float:
-        return time.monotonic() - self._shown_at
+        """Seconds the current query has been on screen with the clock running."""
+        return self._counted + (self.clock() - self._shown_at if self._running else 0.0)
+
+    @property
+    def clock_running(self) -> bool:
+        return self._running
+
+    def stop_clock(self) -> None:
+        if self._running:
+            self._counted += self.clock() - self._shown_at
+            self._running = False
+
+    def start_clock(self) -> None:
+        if not self._running:
+            self._shown_at, self._running = self.clock(), True
 
     def answer(self, level: float | None, source: str = "expert", time_taken_s: float | None = None) -> GivenAnswer:
         if not self.waiting:
@@ -105,4 +131,7 @@ class QueryQueue:
         return answer
 
     def clear(self) -> None:
-        self.__init__()
+        running = self._running
+        self.__init__(self.clock)
+        if not running:
+            self.stop_clock()

@@ -90,8 +90,9 @@ class WorkerCallbacks(Callbacks):
 
     def on_metrics(self, metrics) -> None:
         self.worker.signals.metrics.emit(metrics)
-        if self.worker.predictions_wanted:
-            self.worker._snapshot_wanted.set()  # the model changed: the panel's copy is stale
+        # The model the evaluation measured, for the panel's predictions: sent now, whether or not
+        # they are shown, so that P shows them at once (a copy of a small model: milliseconds).
+        self.worker._emit_model()
 
     def on_queries(self, queries) -> None:
         self.worker.signals.queries_ready.emit(list(queries))
@@ -197,6 +198,7 @@ class TrainingWorker(QObject):
         if self.request.load_suite:
             self._suite = SuiteLoader(self.prepared.dataset, self.signals.warning.emit).start()
         self._emit_levels()
+        self._emit_model()  # a reopened project's model: its predictions need no wait for an evaluation
         steps = trainer.steps()
         last_levels = time.monotonic()
         try:
