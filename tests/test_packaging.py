@@ -357,8 +357,12 @@ def test_bundle_runs_the_headless_demo(bundle, tmp_path):
 
     program = torch.export.load(out / "models" / "aqpl-cat-seed0.pt2")
     assert program.module()(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    # the reference model went to the user's cache, never into the bundle
-    assert any((tmp_path / "aqpl-cache").rglob("*"))
+    # whatever the run wrote went to the user's folders, never into the bundle (the reference model is
+    # not even trained here: the simulated expert's levels for the embedded set ship with the program)
+    stamp = bundle / "build-info.json"  # build.sh writes it last
+    if stamp.is_file():
+        written = [f for f in bundle.rglob("*") if f.is_file() and f.stat().st_mtime > stamp.stat().st_mtime]
+        assert not written, written[:5]
 
 
 @pytest.mark.slow
