@@ -262,6 +262,22 @@ def test_the_status_line_counts_an_answer_the_moment_it_is_given(qtbot, tmp_path
     assert window.status.bar.format().startswith("epoch 12 (extra 3) · batch 5/47")
 
 
+def test_an_evaluation_between_epochs_is_named_by_the_epoch_it_evaluates():
+    """The robustness legend says "after epoch 9" for the evaluation that ends epoch 9: while it
+    runs, the status line names epoch 9 too (the engine reports it with the next epoch's number)."""
+    from app.engine.events import Progress
+    from app.gui.status_bar import describe_progress
+
+    def evaluating(epoch, epochs, final=False, pace="", extra=0):
+        return Progress(phase="eval", epoch=epoch, epochs=epochs, batch=47, batches=47, step=47 * (epoch - 1),
+                        total_steps=47 * epochs, elapsed_s=60, eta_s=30, final=final, pace=pace, extra_epochs=extra,
+                        idle_left_s=80 if pace else None)
+
+    assert describe_progress(evaluating(10, 11, pace="extending", extra=1)).startswith("epoch 9 (extra 1) · batch 47/47 · evaluating")
+    assert describe_progress(evaluating(3, 10)).startswith("epoch 2/10 · batch 47/47 · evaluating")
+    assert describe_progress(evaluating(10, 10, final=True)).startswith("epoch 10/10 · batch 47/47 · evaluating")
+
+
 def contrast(a, b) -> float:
     """WCAG contrast ratio of two QColors."""
     def luminance(c):

@@ -196,7 +196,7 @@ def test_the_progress_text_is_never_clipped_at_1366_pixels(qtbot):
     status.project.setText("project: /home/someone/.local/share/aqpl-studio/projects/embedded-aqpl-cat-2026-11-29_21-39-39")
     # the longest text a run shows: the final epochs' evaluation of an expert-paced session
     final = Progress(phase="eval", epoch=12, epochs=12, batch=47, batches=47, step=564, total_steps=564, elapsed_s=600,
-                     eta_s=0, pace="finishing", answers=17, budget=300, answers_per_min=3.0)
+                     eta_s=0, pace="finishing", answers=17, budget=300, answers_per_min=3.0, final=True)
     status.set_progress(final)
     qtbot.wait(50)  # layouts update from the event loop
     text = status.bar.format()

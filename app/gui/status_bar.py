@@ -23,14 +23,26 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def shown_epoch(progress: Progress) -> int:
+    """The epoch the status line names, numbered as in the plots: the one in progress, or, during
+    an evaluation between two epochs, the one it evaluates (the robustness legend's "after epoch
+    N"; the engine reports such an evaluation with the next epoch's number)."""
+    if progress.phase == Phase.EVAL and not progress.final and progress.batch == progress.batches:
+        return max(1, progress.epoch - 1)
+    return progress.epoch
+
+
 def describe_progress(progress: Progress) -> str:
+    epoch = shown_epoch(progress)
     if progress.pace == "extending":
         # an expert-paced session past its planned epochs: it ends when the expert does. The
         # epoch is numbered as everywhere else (the plots' "after epoch N"); the extra count follows.
         idle = format_duration(progress.idle_left_s)
-        text = f"epoch {progress.epoch} (extra {progress.extra_epochs}) · batch {progress.batch}/{progress.batches}"
+        text = f"epoch {epoch} (extra {progress.extra_epochs}) · batch {progress.batch}/{progress.batches}"
+        if progress.phase == Phase.EVAL:
+            text += " · evaluating"
         return f"{text} · ends after {idle} idle or F8"
-    text = f"epoch {progress.epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches}"
+    text = f"epoch {epoch}/{progress.epochs} · batch {progress.batch}/{progress.batches}"
     if progress.pace == "finishing":
         text += " · final epochs"
     phase = PHASES.get(progress.phase, progress.phase)
