@@ -85,6 +85,14 @@ def test_an_idx_header_of_65_dimensions(tmp_path):
     assert "has a header of 65 dimensions, not an IDX file of images or labels" in one_line(error.value)
 
 
+def test_an_empty_idx_file_whose_sides_no_array_can_have(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(bytes([0, 0, 0x0C, 3]) + (0).to_bytes(4, "big") + (2**31 - 1).to_bytes(4, "big") * 2)
+    with pytest.raises(DatasetError) as error:  # before: numpy's "array is too big" ValueError
+        read_idx(path)
+    assert "has shape (0, 2147483647, 2147483647), which no array can hold" in one_line(error.value)
+
+
 def test_an_idx_header_whose_size_overflows_64_bits(tmp_path):
     path = tmp_path / "x.gz"
     path.write_bytes(gzip.compress(bytes([0, 0, 0x0E, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + b"\0" * 8))
@@ -103,6 +111,15 @@ def test_cifar_batches_the_fuzzer_broke(tmp_path, entry, expected):
     with pytest.raises(DatasetError) as error:
         _read_batch(tmp_path / "data_batch_1")
     assert expected in one_line(error.value)
+
+
+def test_a_float_label_beyond_int64(tmp_path):
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": 9.3e18}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before: numpy's "invalid value encountered in cast", and a wrapped label
+        with pytest.raises(DatasetError) as error:
+            _read_batch(tmp_path / "data_batch_1")
+    assert "label 9.3e+18 is no class number" in one_line(error.value)
 
 
 def test_a_settings_file_that_is_not_utf8(tmp_path):
@@ -148,3 +165,43 @@ def test_a_subcommands_bad_option_is_one_line(capsys, command):
     stderr = capsys.readouterr().err
     assert code == 2 and stderr.count("\n") == 1 and "usage:" not in stderr  # before: argparse's usage dump
     assert stderr.startswith(f"error: argument --seed: invalid int value: 'x' (see `python -m app {command} --help`)")
+
+
+def test_a_damaged_pickle_prints_nothing(tmp_path, capsys):
+    raw = bytes.fromhex(
+        "80035d710028636e756d70792e5f636f72652e6d756c746961727261790a5f7265636f6e7374727563740a96dae53ae91282756d"
+        "70790a6e6461727261790a71024b008571034301627104877105527106284b014b03857107636e756d7079"
+    )
+    (tmp_path / "data_batch_1").write_bytes(raw)
+    with pytest.raises(DatasetError) as error:
+        _read_batch(tmp_path / "data_batch_1")
+    assert "is corrupt or not a CIFAR-10 batch" in one_line(error.value)
+    assert capsys.readouterr().err == ""  # before: CPython's "SystemError: deallocated bytearray object ..." line
+
+
+def test_a_damaged_levels_pt_prints_no_torch_warning(tmp_path):
+    import torch
+
+    torch.save({"levels": torch.zeros(1)}, tmp_path / "levels.pt")
+    raw = bytearray((tmp_path / "levels.pt").read_bytes())
+    at = raw.index(b"\x80\x02")  # the pickle's protocol 2 header inside the zip: now says 3
+    raw[at + 1] = 3
+    (tmp_path / "levels.pt").write_bytes(bytes(raw))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            load_answers(tmp_path / "levels.pt")
+        except AQPLError as error:
+            one_line(error)
+    assert not [str(w.message) for w in caught if "pickle protocol" in str(w.message)]  # before: torch's raw warning
+
+
+@pytest.mark.xfail(strict=True, reason="found by the options fuzzer, not fixed: Settings.validate (app/engine/settings.py, "
+                   "owned elsewhere) accepts epochs = 10^9, and Settings.round_epochs() then builds a list of 10^9 ints "
+                   "(36 GB: the process is killed without a word). Fix: cap epochs in validate")
+def test_absurd_epochs_are_refused_before_they_exhaust_memory():
+    from app.engine.settings import defaults_for
+
+    with pytest.raises(SettingsError) as error:
+        defaults_for("gray", epochs=10**9, method="aqpl-gnt").validate()
+    assert "epochs" in one_line(error.value)

@@ -5,8 +5,10 @@ released ones and raises a generic "corrupted" message; we read the same pickles
 restricted unpickler (only numpy arrays and plain containers may be built) and validate shapes.
 """
 
+import contextlib
 import io
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,26 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "scalar"),
     }
 
+    @classmethod
+    def read(cls, raw: bytes):
+        """Unpickle `raw`. A damaged pickle can make CPython print a SystemError line to stderr on
+        its own (a bytearray freed while exported); the file is refused anyway, so that line is
+        kept from the user's terminal."""
+        hook = sys.excepthook  # CPython prints that line through sys.excepthook
+        sys.excepthook = lambda *exc_info: None
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                unpickler = cls(io.BytesIO(raw), encoding="latin1")
+                try:
+                    return unpickler.load()
+                except Exception as exc:  # noqa: BLE001 - any failure: the file is not a batch
+                    failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                finally:
+                    del unpickler  # half-built objects are freed here, while still muted
+        finally:
+            sys.excepthook = hook
+        raise pickle.UnpicklingError(failure)
+
     def find_class(self, module: str, name: str):
         if (module, name) in self._ALLOWED:
             return super().find_class(module, name)
@@ -41,7 +63,7 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DatasetError(f"{path} is missing: unpack the official cifar-10-python.tar.gz into --data-dir")
     try:
-        entry = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
+        entry = _NumpyOnlyUnpickler.read(path.read_bytes())
     except Exception as exc:  # any unpickling failure means the file is not a CIFAR batch
         raise DatasetError(f"{path} is corrupt or not a CIFAR-10 batch ({exc}): unpack the archive again") from None
     if not isinstance(entry, dict) or "data" not in entry or not ("labels" in entry or "fine_labels" in entry):
@@ -81,7 +103,7 @@ def load_cifar10(data_dir: str | None) -> Dataset:
     meta = folder / "batches.meta"
     if meta.is_file():
         try:
-            names = _NumpyOnlyUnpickler(io.BytesIO(meta.read_bytes()), encoding="latin1").load().get("label_names")
+            names = _NumpyOnlyUnpickler.read(meta.read_bytes()).get("label_names")
             if names and len(names) == 10:
                 classes = list(names)
         except Exception:

@@ -104,6 +104,10 @@ def integer_labels(values, where: str, fix: str) -> np.ndarray:
         bad = array[~whole].flat[0]
         bad = bad.item() if hasattr(bad, "item") else bad
         raise DatasetError(f"{where}: label {bad!r} is not a whole number (labels are class numbers 0, 1, 2, ...): {fix}")
+    huge = np.abs(array.astype(np.float64)) >= 2**53  # past exact floats; past 2^63 a cast to int64 is undefined
+    if huge.any():
+        bad = array[huge].flat[0].item()
+        raise DatasetError(f"{where}: label {bad!r} is no class number (labels are class numbers 0, 1, 2, ...): {fix}")
     return array.astype(np.int64)
 
 

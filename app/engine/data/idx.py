@@ -56,5 +56,10 @@ def read_idx(path: Path) -> torch.Tensor:
             f"{path} holds {len(raw) - header} data bytes but its header promises {expected} "
             f"for shape {shape}: the file is truncated or corrupt; download it again"
         )
-    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    try:
+        array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    except ValueError:  # no data, but sides no array can have (e.g. 0 × 2^31 × 2^31)
+        raise DatasetError(
+            f"{path} has shape {shape}, which no array can hold: the header is corrupt; download the file again"
+        ) from None
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))

@@ -15,6 +15,7 @@ a warning (`ReplayOracle(on_warning=...)`).
 
 import csv
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,12 @@ def _real_numbers(dtype) -> bool:
 def _read_levels(path: Path, suffix: str) -> dict[int, float | None]:
     """A levels file: one level per training example, in example order."""
     try:
-        levels = np.load(path, allow_pickle=False) if suffix == ".npy" else torch.load(path, map_location="cpu")
+        with warnings.catch_warnings():
+            # torch.load's notes on a damaged file ("Detected pickle protocol 3 ...") are raw
+            # lines for the user; the file is read, or refused below in one line
+            warnings.simplefilter("ignore", UserWarning)
+            levels = (np.load(path, allow_pickle=False) if suffix == ".npy"
+                      else torch.load(path, map_location="cpu", weights_only=True))
     except Exception as exc:
         raise AQPLError(f"{path} could not be read ({type(exc).__name__}): give a CSV, .npy, .pt or answers.sqlite file") from None
     if isinstance(levels, dict):
