@@ -115,7 +115,7 @@ def test_badges_leave_every_image_pixel_as_a_crisp_square(qtbot, tmp_path, small
 
 
 # -- §3: export --------------------------------------------------------------------------------------
-def test_export_suggests_a_folder_that_exists_and_says_where_the_files_went(qtbot, tmp_path, monkeypatch, tiny, make_settings):
+def test_export_suggests_a_folder_that_exists_and_says_where_the_files_went(qtbot, tmp_path, monkeypatch, make_settings):
     from pathlib import Path
 
     from PySide6.QtCore import QUrl
