@@ -205,3 +205,42 @@ def test_absurd_epochs_are_refused_before_they_exhaust_memory():
     with pytest.raises(SettingsError) as error:
         defaults_for("gray", epochs=10**9, method="aqpl-gnt").validate()
     assert "epochs" in one_line(error.value)
+
+
+def _damaged_database(path, flips):
+    """A project database with one undone answer, then bits flipped at the given byte offsets."""
+    from app.engine.project.answers import AnswerStore
+
+    store = AnswerStore(path, create=True)
+    store.undo(0, 0.0)
+    store.close()
+    raw = bytearray(path.read_bytes())
+    for at, bit in flips:
+        raw[at % len(raw)] ^= 1 << bit
+    path.write_bytes(bytes(raw))
+
+
+def test_a_database_with_text_that_is_not_utf8(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "answers.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY, example_id, level, undone, round)")
+    db.execute("INSERT INTO answers (example_id, level, undone, round) VALUES (CAST(X'CE41' AS TEXT), 0.3, 0, 1)")
+    db.commit()
+    db.close()
+    with pytest.raises(AQPLError) as error:  # before: UnicodeDecodeError
+        load_answers(path)
+    assert "answers.sqlite: answer 1 has example id" in one_line(error.value)
+
+
+@pytest.mark.parametrize("flip, expected", [
+    ((3664, 7), "is damaged (its schema is not readable text)"),  # before: UnicodeDecodeError
+    ((3664, 3), "is damaged (malformed database schema (answers) - near \"FULL\""),  # before: "the disk … is full"
+])
+def test_a_damaged_database_schema(tmp_path, flip, expected):
+    path = tmp_path / "answers.sqlite"
+    _damaged_database(path, [flip])
+    with pytest.raises(AQPLError) as error:
+        load_answers(path)
+    assert expected in one_line(error.value) and "disk" not in str(error.value)

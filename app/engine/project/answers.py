@@ -234,8 +234,13 @@ def read_answers(path: str | Path) -> dict[int, float | None]:
     # A URI, so the file is opened read-only; the path is percent-encoded, or a '#', '?' or '%'
     # in a folder name would open (and create) another file.
     uri = path.absolute().as_uri() + "?mode=ro"
+    damaged = (f"{path} is damaged ({{}}): restore the project folder from a backup; "
+               "`sqlite3 answers.sqlite .recover` can rescue most rows")
     try:
         db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        # a damaged page can hold text that is not UTF-8: read it as text (such a value is
+        # refused below by _checked_row), not as a UnicodeDecodeError
+        db.text_factory = lambda raw: raw.decode("utf-8", "replace")
         try:
             raw = db.execute("SELECT example_id, level, undone, round FROM answers ORDER BY id").fetchall()
         finally:
@@ -243,7 +248,13 @@ def read_answers(path: str | Path) -> dict[int, float | None]:
     except sqlite3.Error as exc:
         if "no such table" in str(exc):
             raise AQPLError(f"{path} holds no answers table: give a project's answers.sqlite or an answers CSV") from None
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith("SQLITE_FULL") or "database or disk is full" in str(exc).lower():
+            # read-only: nothing is written, so "full" is a damaged file's page count, not the disk
+            raise AQPLError(damaged.format(exc)) from None
         raise sqlite_error(exc, path, "read the recorded answers") from None
+    except UnicodeDecodeError:  # SQLite's message quotes a damaged schema that is not UTF-8
+        raise AQPLError(damaged.format("its schema is not readable text")) from None
     rows = [_checked_row(path, number, row) for number, row in enumerate(raw, 1)]
     return {example: level for example, (kind, level, _) in fold_status(rows).items() if kind != "pending"}
 

@@ -63,7 +63,13 @@ def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
             f"{path} is locked by another program, could not {doing}: close other AQPL Studio windows or "
             "SQLite tools that use this project, then try again"
         )
-    if name.startswith("SQLITE_FULL") or "full" in text:
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in text or "malformed" in text:
+        # before "full": a damaged schema's message quotes its text, which may say FULL
+        return ProjectError(
+            f"{path} is damaged ({exc}): restore the project folder from a backup; "
+            "`sqlite3 answers.sqlite .recover` can rescue most rows"
+        )
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in text:
         return DiskFullError(
             f"the disk holding {path.parent} is full, could not {doing}: free some space and try again "
             "(answers saved before are intact)"
