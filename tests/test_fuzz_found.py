@@ -244,3 +244,12 @@ def test_a_damaged_database_schema(tmp_path, flip, expected):
     with pytest.raises(AQPLError) as error:
         load_answers(path)
     assert expected in one_line(error.value) and "disk" not in str(error.value)
+
+
+def test_replay_without_answers_names_the_fix(capsys):
+    from app.cli.main import main
+
+    assert main(["--simulate-oracle", "--oracle", "replay"]) == 2
+    assert capsys.readouterr().err == (  # before: no fix after a colon
+        "error: --oracle replay needs --answers FILE: give a project's answers.sqlite or an answers CSV\n"
+    )

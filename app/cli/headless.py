@@ -164,7 +164,7 @@ def check_arguments(args) -> None:
             f"--answers {args.answers} is only read by the replay oracle: add --oracle replay, or drop --answers"
         )
     if args.oracle == "replay" and not args.answers:
-        raise SettingsError("--oracle replay needs --answers FILE (a project's answers.sqlite or an answers CSV)")
+        raise SettingsError("--oracle replay needs --answers FILE: give a project's answers.sqlite or an answers CSV")
     for option, value in (("--out", args.out), ("--project", args.project), ("--data-dir", args.data_dir)):
         if value is not None:
             check_text_path(option, value)
