@@ -28,7 +28,8 @@ def join(device, args):
     return group
 
 
-def run_one_distributed(group, settings, dataset, oracle, suite, project_path, label, quiet, make_bar=None, onnx=False):
+def run_one_distributed(group, settings, dataset, oracle, suite, project_path, label, quiet, make_bar=None, onnx=False,
+                        pace=None):
     """run_one (app/cli/headless.py) for a rank: rank 0 opens the project and resumes it, then
     hands its trainer's state to the others, so a run may resume with another number of processes."""
     from app.cli.headless import BarCallbacks, run_one_checks, say

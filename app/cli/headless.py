@@ -15,8 +15,9 @@ from app.engine.device import describe, pick_device
 from app.engine.errors import SettingsError
 from app.engine.events import Callbacks
 from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
+from app.engine.oracle.paced import PacedExpert
 from app.engine.report import METHOD_TITLES, text_table, write_reports
-from app.engine.methods import METHODS
+from app.engine.methods import PAPER_METHODS
 from app.engine.settings import Settings, defaults_for
 from app.engine.project import Project
 from app.engine.project.project import missing_folders, remove_empty_folders
@@ -125,11 +126,12 @@ def make_oracle(args, dataset, settings: Settings, device, quiet: bool):
 
 
 def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, label: str, quiet: bool, make_bar=None,
-            onnx: bool = False) -> tuple:
+            onnx: bool = False, pace: float | None = None) -> tuple:
     """One method × seed as a project: a finished project reports its stored result, an
     interrupted one resumes from its last checkpoint with every recorded answer.
     make_bar(label, total batches) → Callbacks with close(): the progress display (default: a tqdm bar).
-    onnx: also export the model as ONNX (--onnx)."""
+    onnx: also export the model as ONNX (--onnx). pace: the oracle answers like a person, one
+    query every `pace` seconds (--oracle-pace; app/engine/oracle/paced.py)."""
     project = Project.open_or_create(project_path, settings)
     try:
         finished = run_one_checks(project, project_path, label)
@@ -141,11 +143,20 @@ def run_one(settings: Settings, dataset, oracle, suite, project_path: Path, labe
             return finished, project.latest_checkpoint()
         total = settings.epochs * -(-len(dataset.train_x) // settings.batch_size)
         bar = make_bar(label, total) if make_bar else BarCallbacks(label, total, quiet)
+        expert = PacedExpert(oracle, pace, bar) if pace is not None and settings.uses_queries else None
         try:
-            trainer = project.make_trainer(dataset, oracle=oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
+            # a paced expert answers from outside, as a person does: the trainer gets no oracle
+            run_oracle = oracle if settings.uses_queries and expert is None else None
+            trainer = project.make_trainer(dataset, oracle=run_oracle, callbacks=expert or bar, suite=suite)
             if trainer.epoch:
                 say(f"{label}: resuming {project_path} after epoch {trainer.epoch}")
-            result = trainer.run()
+            if expert is not None:
+                expert.start(trainer)
+            try:
+                result = trainer.run()
+            finally:
+                if expert is not None:
+                    expert.stop()
         finally:
             bar.close()
         # The export first, the result last: results.json marks the run finished, so a failed
@@ -214,6 +225,15 @@ def run_one_checks(project, project_path: Path, label: str):
     return finished
 
 
+def too_small_fix(dataset) -> str:
+    """The fix for images too small for the model: --image-size resizes only an image folder;
+    any other dataset's files hold images of a fixed, larger size, so small ones are wrong files."""
+    if dataset.name == "imagefolder":
+        return "resize them, e.g. --image-size 28"
+    return (f"the files in {dataset.source or dataset.data_dir} do not hold {dataset.name} images; replace them "
+            "(--image-size resizes only --dataset imagefolder)")
+
+
 _created_folders: list[Path] = []  # output folders this run created (make_folder), deepest first
 
 
@@ -235,15 +255,6 @@ def removing_empty_outputs(run):
 
 
 @removing_empty_outputs
-def too_small_fix(dataset) -> str:
-    """The fix for images too small for the model: --image-size resizes only an image folder;
-    any other dataset's files hold images of a fixed, larger size, so small ones are wrong files."""
-    if dataset.name == "imagefolder":
-        return "resize them, e.g. --image-size 28"
-    return (f"the files in {dataset.source or dataset.data_dir} do not hold {dataset.name} images; replace them "
-            "(--image-size resizes only --dataset imagefolder)")
-
-
 def run_headless(args) -> int:
     check_arguments(args)
     overrides = setting_overrides(args)
@@ -251,8 +262,18 @@ def run_headless(args) -> int:
     dataset = load_dataset(args.dataset, args.data_dir, args.image_size)
     for warning in dataset.extra.get("warnings", []):
         say(f"warning: {warning}")
-    base = defaults_for(dataset.family, **overrides)
-    methods = list(METHODS) if args.method in (None, "all") else [args.method]
+    gui = getattr(args, "preset", None) == "gui"  # the settings a new GUI session starts with
+    if getattr(args, "oracle_pace", None) is not None:
+        if overrides.get("mode", "continuous") != "continuous":
+            raise SettingsError("--oracle-pace answers like a person in a GUI session: it needs --mode continuous (drop --mode)")
+        if args.oracle_pace < 0:
+            raise SettingsError(f"--oracle-pace {args.oracle_pace}: give the seconds per answer, 0 or more")
+        overrides["mode"] = "continuous"
+    base = defaults_for(dataset.family, gui=gui, **overrides)
+    if args.method not in (None, "all"):
+        methods = [args.method]
+    else:
+        methods = [base.method] if gui and args.method is None else list(PAPER_METHODS)
     seeds = args.seeds or [base.seed]
     if not seeds:
         raise SettingsError("--seeds is empty: give at least one seed, e.g. --seeds 0,1,2")
@@ -335,8 +356,8 @@ def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int
     name = f"{method}-seed{seed}"
     project_path = Path(args.project) if args.project else out / "runs" / name
     result, trainer = (runner or run_one)(settings, dataset, run_oracle, suite, project_path,
-                                          f"{METHOD_TITLES[method]} seed {seed}", args.quiet, make_bar,
-                                          onnx=getattr(args, "onnx", False))
+                                          f"{METHOD_TITLES.get(method, method)} seed {seed}", args.quiet, make_bar,
+                                          onnx=getattr(args, "onnx", False), pace=getattr(args, "oracle_pace", None))
     if not copy_exports:
         return result  # a distributed run's other ranks: rank 0 copies the exports
     for kind, suffix in (("levels", ".csv"), ("model", ".pt2")):
@@ -348,7 +369,7 @@ def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int
 
 def summary_line(method: str, seed: int, result) -> str:
     return (
-        f"{METHOD_TITLES[method]} seed {seed}: clean {result.clean:.2f}, "
+        f"{METHOD_TITLES.get(method, method)} seed {seed}: clean {result.clean:.2f}, "
         f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
         f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
     )

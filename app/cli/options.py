@@ -2,12 +2,13 @@
 
 import argparse
 
+from app.engine.augment import AUGMENTATIONS
 from app.engine.data import DATASETS
 from app.engine.errors import SettingsError
 from app.engine.methods import METHODS
 from app.engine.oracle.recipes import RECIPES
 from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS
-from app.engine.settings import DEVICES, MODES, PRECISIONS, load_defaults
+from app.engine.settings import CEILINGS, DEVICES, MODES, PRECISIONS, load_defaults
 from app.engine.strategies import STRATEGIES
 from models import MODEL_CHOICES
 
@@ -49,6 +50,10 @@ NUMBER_OPTIONS = (
     ("--oracle-tau", float, "perceptual expert: similarity threshold τ (default fitted: 0.9227)"),
     ("--oracle-blur", float, "perceptual expert: blur of the eye in pixels (default 1)"),
     ("--reference-epochs", int, "noise-reference expert: epochs of the reference model"),
+    ("--augment-severity", int, "AugMix: severity of its operations, 1–10 (default 3)"),
+    ("--level-scale", float, "relative levels: AQPL trains at α × the expert's level (default 1: the answer itself)"),
+    ("--random-share", float, "share of each round's picks drawn at random instead of by the strategy (default 0)"),
+    ("--soft-ramp", float, "AQPL-soft: the target is uniform this far (in σ) above the example's conform level"),
 )
 
 
@@ -78,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gui", action="store_true", help="with --simulate-oracle: watch the simulated oracle answer in the window")
     run.add_argument("--oracle", choices=("simulated", "replay"), default="simulated", help="where answers come from (default: simulated)")
     run.add_argument("--answers", help="replay oracle: a project's answers.sqlite, an answers CSV, or a levels file")
+    run.add_argument("--oracle-pace", type=float, default=None, metavar="SECONDS",
+                     help="the simulated expert answers like a person: one query every SECONDS of wall time, in "
+                          "continuous mode with the GUI's pacing rules and extra epochs (0: as fast as queries come)")
     run.add_argument("--project", help="project folder for a single run: created if absent, resumed if present")
     run.add_argument("--out", default=None,
                      help="output folder (default: runs/latest; with --project: the project's summary/ folder)")
@@ -97,7 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--precision", choices=PRECISIONS, help="training steps: auto (bf16 autocast on CUDA, fp32 on the CPU), bf16, fp32")
 
     method = p.add_argument_group("method")
-    method.add_argument("--method", choices=(*METHODS, "all"), help="level policy, or `all` for the five (default: all)")
+    method.add_argument("--method", choices=(*METHODS, "all"), help="level policy, or `all` for the paper's five (default: all)")
+    method.add_argument("--preset", choices=("gui",),
+                        help="start from the settings a new GUI session starts with (then the options given override them)")
+    method.add_argument("--augment", choices=tuple(AUGMENTATIONS),
+                        help="augment every training image (torchvision v2, per example, before the noise): none, augmix, trivialaugment")
+    method.add_argument("--unanswered-ceiling", choices=CEILINGS,
+                        help="AQPL-CAT: unanswered examples rise to ε_max (the paper) or to the answers' 90th percentile")
+    method.add_argument("--sigma-statistic", help="AQPL-σ: one σ from the answers: mean (default) or a quantile, e.g. q0.75")
     method.add_argument("--strategy", choices=STRATEGIES, help="how a round picks its queries (default: conformity)")
     method.add_argument("--mode", choices=MODES, help="synchronous: training waits for each round's answers; continuous: it goes on")
     for flag, kind, text in NUMBER_OPTIONS:
@@ -120,6 +135,7 @@ SETTING_OPTIONS = (
     "grid", "budget", "queries_per_round", "warmup_epochs", "round_every", "gnt_sigma", "gnt_p_clean",
     "cat_eta", "cat_eps_max", "cat_smoothing", "annotator_noise", "eval_every", "idle_finish_s", "reference_epochs",
     "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "propagate_as", "precision",
+    "augment", "augment_severity", "level_scale", "random_share", "unanswered_ceiling", "sigma_statistic", "soft_ramp",
 )
 
 

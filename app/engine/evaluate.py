@@ -6,6 +6,8 @@ against σ for every level of the grid, fixed noise seeds)."""
 import torch
 
 from app.engine import distributed
+from app.engine.augment import IMITATED
+from app.engine.calibration import calibration
 from app.engine.data.dataset import to_float
 from app.engine.perturb import perturb_examples
 
@@ -20,9 +22,9 @@ EVAL_BATCH = 500
 
 
 @torch.no_grad()
-def predict(model, images: torch.Tensor, device, level: float | torch.Tensor = 0.0, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Predicted classes for uint8 images, optionally perturbed at one level or at one level per
-    image (seeded per example)."""
+def outputs(model, images: torch.Tensor, device, level: float | torch.Tensor = 0.0, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Softmax outputs (N, K) for uint8 images, optionally perturbed at one level or at one level
+    per image (seeded per example)."""
     was_training = model.training
     model.eval()
     out = []
@@ -34,10 +36,16 @@ def predict(model, images: torch.Tensor, device, level: float | torch.Tensor = 0
         if torch.is_tensor(batch_level) or batch_level > 0:
             ids = torch.arange(start, start + len(x), device=device)  # global indices: the same noise as one process
             x = perturb_examples(x, ids, batch_level, CURVE_SEED)
-        out.append(model(x).argmax(1).cpu())
+        out.append(torch.softmax(model(x).float(), dim=1).cpu())
     model.train(was_training)
-    predicted = torch.cat(out) if out else torch.empty(0, dtype=torch.long)
-    return torch.cat(group.gather(predicted)) if group is not None else predicted
+    probs = torch.cat(out) if out else torch.empty(0, 0)
+    return torch.cat(group.gather(probs)) if group is not None else probs
+
+
+def predict(model, images: torch.Tensor, device, level: float | torch.Tensor = 0.0, batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Predicted classes for uint8 images (see `outputs`)."""
+    probs = outputs(model, images, device, level, batch_size)
+    return probs.argmax(1) if len(probs) else torch.empty(0, dtype=torch.long)
 
 
 def accuracy(model, images, labels, device, level: float | torch.Tensor = 0.0) -> float:
@@ -46,24 +54,43 @@ def accuracy(model, images, labels, device, level: float | torch.Tensor = 0.0) -
     return float((predict(model, images, device, level) == labels).float().mean()) * 100.0
 
 
+def scored(model, images, labels, device, level: float | torch.Tensor = 0.0) -> tuple[float, dict]:
+    """Accuracy (%) and calibration (app/engine/calibration.py) from one pass."""
+    probs = outputs(model, images, device, level)
+    if len(labels) == 0:
+        return float("nan"), calibration(probs, labels)
+    return float((probs.argmax(1) == labels).float().mean()) * 100.0, calibration(probs, labels)
+
+
 def robustness_curve(model, images, labels, device, grid: list[float]) -> list[float]:
     return [accuracy(model, images, labels, device, level) for level in grid]
 
 
 def suite_scores(model, loaded_suite: dict, device) -> dict:
     """Gaussian, All and the per-corruption breakdown in %, from a loaded suite
-    (app.engine.corruptions.load_suite), scored by the suite package's own evaluate_suite."""
+    (app.engine.corruptions.load_suite), scored by the suite package's own evaluate_suite; the
+    Gaussian row's calibration from the same pass."""
     from app.engine.corruptions import evaluate_suite
 
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        scores = evaluate_suite(lambda images: model(to_float(images.to(device))), loaded_suite, batch_size=EVAL_BATCH)
+        scores = evaluate_suite(lambda images: torch.softmax(model(to_float(images.to(device))).float(), dim=1),
+                                loaded_suite, batch_size=EVAL_BATCH, keep_gaussian_outputs=True)
     model.train(was_training)
+    per_corruption = {name: 100.0 * entry["mean"] for name, entry in scores["corruptions"].items()}
+    imitated = [name for name in per_corruption if name in IMITATED]
+    rest = [per_corruption[name] for name in per_corruption if name not in IMITATED]
+    probs, labels = scores["gaussian_outputs"]
     return {
         "gaussian": 100.0 * scores["gaussian"],
         "all": 100.0 * scores["all"],
-        "per_corruption": {name: 100.0 * entry["mean"] for name, entry in scores["corruptions"].items()},
+        # All without the corruptions an augmentation imitates (app/engine/augment.py): the same
+        # subset for every run, so an augmented model is compared on what it never trained on
+        "all_unimitated": sum(rest) / len(rest) if rest else None,
+        "imitated": imitated,
+        "per_corruption": per_corruption,
+        "gaussian_calibration": calibration(probs, labels),
         "suite": loaded_suite["suite"],
         "suite_source": loaded_suite["source"],
     }

@@ -59,6 +59,9 @@ class Metrics:
     level_counts: dict[str, int] = field(default_factory=dict)
     subset: int = 0  # test images used (0: the whole test set)
     conform: float | None = None  # final evaluation only (app/engine/evaluate.py)
+    calibration: dict = field(default_factory=dict)  # final only: {"clean"|"gaussian"|"conform": {"nll","ece","acc90"}}
+    all_unimitated: float | None = None  # final only: All without the corruptions augmentations imitate
+    mean_level: float | None = None  # the mean training level of the perturbed examples
 
 
 @dataclass

@@ -57,6 +57,13 @@ class LevelTable:
             self.level[ids] = torch.minimum(self.level[ids], caps)
         self.source[ids] = Source.PROPAGATED
 
+    def set_ceiling(self, ceiling: float) -> None:
+        """A new ceiling for the entries the method set (initial or adapted, not the expert's nor
+        propagated ones); a level above it comes down to it."""
+        mine = (self.source == Source.INITIAL) | (self.source == Source.ADAPTED)
+        self.cap[mine] = ceiling
+        self.level[mine] = torch.minimum(self.level[mine], self.cap[mine])
+
     def set_expert(self, example_id: int, level: float, step: int, cap: float | None) -> ExpertChange:
         """Apply an answer: the level becomes the answer; `cap` (AQPL-CAT: the answer) bounds later adaptation."""
         change = ExpertChange(

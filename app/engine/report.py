@@ -12,7 +12,8 @@ from app.engine.atomic import replace_atomically, write_text_atomically
 from app.engine.trainer import RunResult
 
 ROWS = ("clean", "gaussian", "all", "conform")
-METHOD_TITLES = {"standard": "Standard", "gnt": "GNT", "cat": "CAT", "aqpl-gnt": "AQPL-GNT", "aqpl-cat": "AQPL-CAT"}
+METHOD_TITLES = {"standard": "Standard", "gnt": "GNT", "cat": "CAT", "aqpl-gnt": "AQPL-GNT", "aqpl-cat": "AQPL-CAT",
+                 "aqpl-sigma": "AQPL-σ", "aqpl-soft": "AQPL-soft"}
 
 
 def _mean_std(values: list[float | None]) -> tuple[float, float] | None:

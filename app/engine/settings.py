@@ -20,6 +20,10 @@ PRECISIONS = ("auto", "bf16", "fp32")  # app/engine/accel.py
 # Seeds feed torch's 64-bit generators after a multiplication (seed · 100003 + epoch): keep
 # them to 32 bits so every derived seed fits.
 SEED_RANGE = (-(2**31), 2**32 - 1)
+CEILINGS = ("eps-max", "answers")  # AQPL-CAT: what bounds an unanswered example's level
+# methods that read GNT's σ and p_clean, and CAT's η, ε_max and smoothing
+GNT_FAMILY = ("gnt", "aqpl-gnt", "aqpl-sigma", "aqpl-soft")
+CAT_FAMILY = ("cat", "aqpl-cat")
 FAMILIES = ("gray", "colour")
 
 
@@ -79,6 +83,13 @@ class Settings:
     oracle_blur: float = _DEFAULTS["oracle_blur"]  # perceptual: the eye's blur in pixels
     reference_model: str = _DEFAULTS["reference_model"]  # noise-reference recipe only
     reference_epochs: int = _DEFAULTS["reference_epochs"]
+    augment: str = _DEFAULTS["augment"]  # app/engine/augment.py: none, augmix, trivialaugment
+    augment_severity: int = _DEFAULTS["augment_severity"]  # AugMix's severity
+    level_scale: float = _DEFAULTS["level_scale"]  # relative levels: train at α·ε* (app/engine/methods.py)
+    random_share: float = _DEFAULTS["random_share"]  # share of a round's picks drawn at random
+    unanswered_ceiling: str = _DEFAULTS["unanswered_ceiling"]  # AQPL-CAT: "eps-max" (the paper) or "answers"
+    sigma_statistic: str = _DEFAULTS["sigma_statistic"]  # AQPL-σ: "mean" or a quantile "q0.75"
+    soft_ramp: float = _DEFAULTS["soft_ramp"]  # AQPL-soft: uniform target this far above ε*
     precision: str = _DEFAULTS["precision"]  # training steps: bf16 autocast on CUDA (auto), or bf16 / fp32 everywhere
 
     # -- derived values -------------------------------------------------------------
@@ -93,13 +104,20 @@ class Settings:
         if not self.uses_queries:
             names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
                       "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
-                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "propagate_as", "idle_finish_s"}
-        if not self.method.endswith("gnt"):
+                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "propagate_as", "idle_finish_s",
+                      "level_scale", "random_share"}
+        if self.method not in GNT_FAMILY:
             names |= {"gnt_sigma", "gnt_p_clean"}
-        if not self.method.endswith("cat"):
-            names |= {"cat_eta", "cat_eps_max", "cat_smoothing", "propagate_as"}
+        if self.method not in CAT_FAMILY:
+            names |= {"cat_eta", "cat_eps_max", "cat_smoothing", "propagate_as", "unanswered_ceiling"}
+        if self.method != "aqpl-sigma":
+            names.add("sigma_statistic")
+        if self.method != "aqpl-soft":
+            names.add("soft_ramp")
         if self.propagate == "none":
             names.add("propagate_as")
+        if self.augment != "augmix":
+            names.add("augment_severity")
         return names
 
     @property
@@ -152,6 +170,7 @@ class Settings:
     # -- validation -----------------------------------------------------------------
     def validate(self) -> "Settings":
         _check_types(self)
+        from app.engine.augment import AUGMENTATIONS
         from app.engine.methods import METHODS
         from app.engine.oracle.recipes import RECIPES
         from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS
@@ -168,6 +187,16 @@ class Settings:
         _choice("precision", self.precision, PRECISIONS)
         _choice("propagate", self.propagate, PROPAGATIONS)
         _choice("propagate-as", self.propagate_as, PROPAGATE_AS)
+        _choice("augment", self.augment, AUGMENTATIONS)
+        _choice("unanswered-ceiling", self.unanswered_ceiling, CEILINGS)
+        if not (1 <= self.augment_severity <= 10):
+            raise SettingsError(f"augment-severity is {self.augment_severity}: AugMix's severity is a whole number from 1 to 10")
+        if self.sigma_statistic != "mean" and not _is_quantile(self.sigma_statistic):
+            raise SettingsError(f"sigma-statistic {self.sigma_statistic!r}: give mean, or a quantile such as q0.75")
+        if not (0.0 < self.level_scale <= 10.0 and math.isfinite(self.level_scale)):
+            raise SettingsError(f"level-scale is {self.level_scale}: α scales the expert's levels, give a number in (0, 10]")
+        if not (0.0 < self.soft_ramp <= 1.0):
+            raise SettingsError(f"soft-ramp is {self.soft_ramp}: give the width in σ over which the target turns uniform, in (0, 1]")
         if not (0.0 < self.oracle_tau < 1.0) or self.oracle_blur < 0:
             raise SettingsError(
                 f"oracle-tau {self.oracle_tau} / oracle-blur {self.oracle_blur}: τ is a correlation in (0, 1) and the blur a width ≥ 0 pixels"
@@ -204,7 +233,7 @@ class Settings:
                 continue
             if not (value >= 0 and math.isfinite(value)):
                 raise SettingsError(f"{name.replace('_', '-')} is {value}: it must be a number ≥ 0")
-        for name in ("gnt_p_clean", "annotator_noise"):
+        for name in ("gnt_p_clean", "annotator_noise", "random_share"):
             value = getattr(self, name)
             if not (0.0 <= value <= 1.0):
                 raise SettingsError(f"{name.replace('_', '-')} is {value}: it is a probability, give a value in [0, 1]")
@@ -284,6 +313,13 @@ def _check_text(name: str, value: str) -> None:
     except UnicodeEncodeError:
         shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise SettingsError(f"{name} '{shown}' is not valid UTF-8: rename the folder (or link it under a UTF-8 name)") from None
+
+
+def _is_quantile(text: str) -> bool:
+    try:
+        return text.startswith("q") and 0.0 <= float(text[1:]) <= 1.0
+    except ValueError:
+        return False
 
 
 def _choice(name: str, value: str, options) -> None:

@@ -61,15 +61,26 @@ def target_entropy(weight: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def select(strategy: str, probs: torch.Tensor, b: int, generator: torch.Generator | None = None,
-           target_entropy: torch.Tensor | None = None):
-    """Pick `b` pool positions. Returns (positions LongTensor, utilities FloatTensor for the whole pool)."""
+           target_entropy: torch.Tensor | None = None, random_share: float = 0.0):
+    """Pick `b` pool positions. Returns (positions LongTensor, utilities FloatTensor for the whole pool).
+    random_share: that share of the b picks (rounded) is drawn uniformly from the rest of the pool,
+    after the strategy's picks: conformity's picks are not a fair sample of the set (their answers
+    run low), and a random share keeps what propagation learns from them representative."""
     n = probs.shape[-2] if probs.ndim >= 2 else len(probs)
     b = min(b, n)
     if b <= 0:
         return torch.empty(0, dtype=torch.long), torch.empty(n)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
-    return STRATEGIES[strategy](probs, b, generator, target_entropy)
+    at_random_count = int(round(random_share * b)) if strategy != "random" else 0
+    positions, utilities = STRATEGIES[strategy](probs, b - at_random_count, generator, target_entropy)
+    if at_random_count:
+        rest = torch.ones(n, dtype=torch.bool)
+        rest[positions] = False
+        others = torch.nonzero(rest).flatten()
+        drawn = others[torch.randperm(len(others), generator=generator)[:at_random_count]]
+        positions = torch.cat((positions, drawn))
+    return positions, utilities
 
 
 @strategy("conformity")

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 
 import torch
 
+from app.engine.augment import Augmenter
 from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check, state_after
 from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.device import describe, pick_device
-from app.engine.evaluate import EVAL_BATCH, accuracy, robustness_curve, suite_scores
+from app.engine.evaluate import EVAL_BATCH, accuracy, robustness_curve, scored, suite_scores
 from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query, RunStore
 from app.engine.levels import Source
 from app.engine.methods import make_policy
@@ -60,6 +61,11 @@ class RunResult:
     suite_source: str | None = None
     history: list[dict] = field(default_factory=list)
     conform: float | None = None
+    # {"clean" | "gaussian" | "conform": {"nll", "ece", "acc90"}} (app/engine/calibration.py)
+    calibration: dict = field(default_factory=dict)
+    all_unimitated: float | None = None  # All without the corruptions an augmentation imitates
+    mean_level: float | None = None  # the mean level the noisy examples trained at (the amount of noise)
+    augment: str = "none"
 
 
 class Trainer:
@@ -96,6 +102,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=self.total_steps)
         self.policy = make_policy(settings)
         self.table = self.policy.new_table(len(dataset.train_x))
+        self.augmenter = Augmenter(settings.augment, settings.seed, settings.augment_severity)
         self.book = QueryBook(settings.budget_count(len(dataset.train_x)) if settings.uses_queries else 0)
         self.rounds = settings.round_epochs()
         self.per_round = settings.per_round(len(dataset.train_x))
@@ -231,7 +238,7 @@ class Trainer:
                 ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
                 if self.group is not None:
                     ids = self.group.shard(ids)  # this rank's part of the global batch
-                loss = self._train_batch(ids.to(self.device), epoch, generator)
+                loss = self._train_batch(ids.to(self.device), epoch, generator, batch)
                 loss_sum += loss.detach()
                 loss_count += 1
                 self.step += 1
@@ -264,8 +271,11 @@ class Trainer:
         self._finish()
         yield "done"
 
-    def _train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator) -> torch.Tensor:
-        x = to_float(self.train_x[ids])
+    def _train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator, batch: int = 0) -> torch.Tensor:
+        images = self.train_x[ids]
+        if self.augmenter:  # per example, on the uint8 images, before the level's noise
+            images = self.augmenter(images, epoch, batch)
+        x = to_float(images)
         y = self.train_y[ids]
         ids_cpu = ids.cpu()
         # Training noise comes from the epoch's generator, seeded by (seed, epoch): a run resumed
@@ -276,7 +286,7 @@ class Trainer:
             levels = self.policy.batch_levels(self.model, x, y, ids_cpu, noise, self.table, generator)
             x_train = perturb(x, levels, noise)
             logits = self.train_forward(x_train)
-            loss = self.policy.loss(logits, y, levels)
+            loss = self.policy.loss(logits, y, levels, self.table.level[ids_cpu].to(self.device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -461,7 +471,8 @@ class Trainer:
             pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
         probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)
         target = target_entropy(self.policy.smoothing_weight(self.table.level[pool]), self.dataset.num_classes)
-        positions, utilities = select(self.settings.strategy, probs, count, generator, target_entropy=target)
+        positions, utilities = select(self.settings.strategy, probs, count, generator, target_entropy=target,
+                                      random_share=self.settings.random_share)
         queries = []
         for position in positions.tolist():
             example = int(pool[position])
@@ -487,7 +498,13 @@ class Trainer:
                 if self._in_flight.get(message.example_id, (None, None))[1] == sequence:
                     del self._in_flight[message.example_id]
         if changed:
-            self.callbacks.on_levels_changed()
+            self.answers_changed()
+
+    def answers_changed(self) -> None:
+        """The answers as a whole changed (given, undone, recovered): policies whose unanswered
+        levels follow them update the table."""
+        self.policy.on_answers(self.table, torch.tensor(list(self.book.answered.values()), dtype=torch.float32))
+        self.callbacks.on_levels_changed()
 
     def apply(self, message: Message) -> bool:
         """Training thread: bring the query book and the level table in line with a durable
@@ -497,7 +514,8 @@ class Trainer:
             if self.book.answer(example, message.level) is None:
                 self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
                 return False
-            self.table.set_expert(example, message.level, self.step, self.policy.expert_cap(message.level))
+            level = self.policy.training_level(message.level)  # α·ε* (relative levels; α = 1: the answer)
+            self.table.set_expert(example, level, self.step, self.policy.expert_cap(level))
             return True
         if isinstance(message, Skip):
             self.book.skip(example)
@@ -518,6 +536,14 @@ class Trainer:
         )
 
     # -- evaluation and reporting --------------------------------------------------------------
+    def mean_training_level(self) -> float:
+        """The amount of noise the method trains at: the mean level of the examples it perturbs
+        (GNT: σ; AQPL-soft: its σ; AQPL-GNT: the mean of its table; CAT: of its adapted levels).
+        Frontiers compare methods at equal amounts."""
+        if hasattr(self.policy, "training_sigma"):
+            return float(self.policy.training_sigma())
+        return float(self.table.level.mean())
+
     def _evaluate(self, final: bool) -> Metrics:
         self._report("eval", self.batches, None, 0, final=final)
         x, y = self.dataset.test_x, self.dataset.test_y
@@ -527,17 +553,25 @@ class Trainer:
             x, y = x[:subset], y[:subset]  # test sets are class-mixed; a fixed prefix keeps curves comparable
         curve = robustness_curve(self.model, x, y, self.device, self.settings.grid)
         clean = curve[0] if self.settings.grid[0] == 0 else accuracy(self.model, x, y, self.device)
-        scores = suite_scores(self.model, self.suite, self.device) if final and self.suite is not None else {}
+        has_suite = self.suite is not None and "gaussian" in self.suite  # else conform levels at most
+        scores = suite_scores(self.model, self.suite, self.device) if final and has_suite else {}
         conform_levels = (self.suite or {}).get("conform_levels") if final else None
-        conform = accuracy(self.model, x, y, self.device, level=conform_levels) if conform_levels is not None else None
+        conform, calibration = None, {}
+        if final:  # calibration (NLL, ECE, accuracy at 90% coverage): the final evaluation only
+            clean, calibration["clean"] = scored(self.model, x, y, self.device)
+            if "gaussian_calibration" in scores:
+                calibration["gaussian"] = scores["gaussian_calibration"]
+            if conform_levels is not None:
+                conform, calibration["conform"] = scored(self.model, x, y, self.device, level=conform_levels)
         metrics = Metrics(
             epoch=self.epoch, step=self.step, answers=self.book.used, clean=clean,
             gaussian=scores.get("gaussian"), all=scores.get("all"),
             curve_levels=list(self.settings.grid), curve_accuracy=curve, loss=self.last_loss, final=final,
             per_corruption=scores.get("per_corruption", {}), level_counts=self.table.counts(), subset=subset,
-            conform=conform,
+            conform=conform, calibration=calibration, all_unimitated=scores.get("all_unimitated"),
+            mean_level=self.mean_training_level(),
         )
-        if final and self.suite is not None:
+        if final and has_suite:
             self._suite_info = (scores["suite"], scores["suite_source"])
         self.history.append(metrics)
         self.store.log_metrics(metrics)
@@ -553,7 +587,8 @@ class Trainer:
             curve_accuracy=final.curve_accuracy, queries_used=self.book.used, budget=self.book.budget,
             epochs_done=self.epoch, stopped_early=self._stop, seconds=time.perf_counter() - self._started,
             device=describe(self.device), suite=suite, suite_source=source,
-            history=[vars(m) for m in self.history], conform=final.conform,
+            history=[vars(m) for m in self.history], conform=final.conform, calibration=final.calibration,
+            all_unimitated=final.all_unimitated, mean_level=final.mean_level, augment=self.settings.augment,
         )
 
     def _report(self, phase: str, batch: int, loss_sum, loss_count: int, final: bool = False) -> None:

@@ -53,6 +53,7 @@ class Recovery:
                 self.trainer.requeue(example)
             self.trainer.apply(message_for(example, kind, level))
         self.deferred.clear()
+        self.trainer.answers_changed()
 
 
 def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -> dict[int, tuple[str, float | None, int]]:
@@ -83,6 +84,7 @@ def reconcile(trainer, status: dict[int, tuple[str, float | None, int]], warn) -
             trainer.apply(Undo(example))  # back in the queue, level restored
         if want != ExampleState.PENDING:
             trainer.apply(message_for(example, want, level))
+    trainer.answers_changed()
     return deferred
 
 
