@@ -64,15 +64,19 @@ def test_new_session_defaults_start_on_the_embedded_dataset(qtbot, tmp_path):
     dialog = SessionDialog({}, tmp_path / "projects")
     qtbot.addWidget(dialog)
     request = dialog.build_request()
-    assert request.overrides["dataset"] == "embedded" and request.overrides["method"] == "aqpl-cat"
+    # the expert's default session (defaults.toml [gui]): AQPL-GNT, answers spread to similar images
+    assert request.overrides["dataset"] == "embedded" and request.overrides["method"] == "aqpl-gnt"
     assert request.overrides["mode"] == "continuous"  # the desktop default: nobody waits
     assert request.project and request.project.startswith(str(tmp_path / "projects"))
     assert "epochs" not in request.overrides and "grid" not in request.overrides  # the dataset's defaults
-    dialog.method.setCurrentIndex(dialog.method.findData("aqpl-gnt"))  # the suggested folder follows
-    assert "embedded-aqpl-gnt-" in dialog.project_dir.text()
-    assert request.overrides["propagate"] == "none"  # off by default: the paper's method
-    dialog.propagate.setCurrentIndex(dialog.propagate.findData("neighbours"))
-    assert dialog.build_request().overrides["propagate"] == "neighbours"
+    dialog.method.setCurrentIndex(dialog.method.findData("aqpl-cat"))  # the suggested folder follows
+    assert "embedded-aqpl-cat-" in dialog.project_dir.text()
+    assert request.overrides["propagate"] == "neighbours"
+    dialog.propagate.setCurrentIndex(dialog.propagate.findData("none"))  # the paper's method
+    assert dialog.build_request().overrides["propagate"] == "none"
+    assert request.overrides["augment"] == "none"
+    dialog.augment.setCurrentIndex(dialog.augment.findData("augmix"))  # the practitioner's peer, with any method
+    assert dialog.build_request().overrides["augment"] == "augmix"
 
 
 def test_new_session_dialog_shows_the_engines_one_line_message(qtbot, tmp_path):
@@ -232,3 +236,30 @@ def pg_point(x, y):
     from PySide6.QtCore import QPointF
 
     return QPointF(x, y)
+
+
+def test_levels_drifting_above_the_experts_answers_are_said_in_words(qtbot):
+    """A long session with the paper's AQPL-CAT: most of the set trains at σ 1.0 while the answers
+    say nothing is recognisable beyond 0.6. The histogram and the status bar say so."""
+    import torch
+
+    from app.gui.level_histogram import LevelHistogram, drift_text
+    from app.gui.worker import LevelSnapshot
+
+    answers = torch.tensor([0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5, 0.6, 0.6, 0.6])
+    level = torch.cat([torch.full((5200,), 1.0), torch.full((800,), 0.3)])
+    sentence = drift_text(level, answers)
+    assert sentence.startswith("5,200 of 6,000 examples (87%) train above σ 0.6")
+    assert drift_text(torch.full((6000,), 0.4), answers) is None  # levels under the answers: silent
+    assert drift_text(level, answers[:3]) is None  # three answers say too little
+
+    histogram = LevelHistogram()
+    qtbot.addWidget(histogram.widget)
+    said = []
+    histogram.on_drift = said.append
+    source = torch.full((6000,), 1, dtype=torch.uint8)
+    histogram.set_snapshot(LevelSnapshot(level=level, source=source, grid=[round(0.1 * i, 1) for i in range(11)],
+                                         answers=answers))
+    histogram.redraw()
+    assert said == [sentence] and "drift" in histogram.widget.plotItem.titleLabel.text
+    assert sentence in histogram.widget.toolTip()

@@ -20,6 +20,24 @@ def level_counts(level: torch.Tensor, source: torch.Tensor, grid: list[float]) -
     return counts
 
 
+DRIFT_QUANTILE = 0.9  # "what the expert still recognises": the level 90% of the answers reach
+DRIFT_SHARE = 0.10  # say so once more than this share of the set trains above it
+DRIFT_MIN_ANSWERS = 5  # fewer answers say too little about the set
+
+
+def drift_text(level: torch.Tensor, answers: torch.Tensor | None) -> str | None:
+    """One sentence when many examples train above what the expert's answers still recognise
+    (None otherwise): e.g. CAT raising the unanswered examples to ε_max in a long session."""
+    if answers is None or len(answers) < DRIFT_MIN_ANSWERS:
+        return None
+    line = float(torch.quantile(answers.float(), DRIFT_QUANTILE))
+    above = int((level > line + 1e-6).sum())
+    if above <= DRIFT_SHARE * len(level):
+        return None
+    return (f"{above:,} of {len(level):,} examples ({100 * above / len(level):.0f}%) train above σ {line:.1f}, "
+            f"beyond what you recognise in {100 * DRIFT_QUANTILE:.0f}% of your answers")
+
+
 class LevelHistogram:
     def __init__(self):
         self.widget = make_plot("Levels by source", "level σ", "examples")
@@ -30,6 +48,8 @@ class LevelHistogram:
         self.snapshot = None
         self.counts: torch.Tensor | None = None
         self.dirty = False
+        self.drift: str | None = None  # the sentence shown when levels drift above the expert's line
+        self.on_drift = None  # called with the new sentence (or None) when it changes
         self._grid: list[float] | None = None
 
     def set_snapshot(self, snapshot) -> None:
@@ -72,7 +92,15 @@ class LevelHistogram:
             self.legend.addItem(bar, label)
             base = base + heights
         self.fit_legend(int(base.max()) if len(base) else 0)
-        self.widget.setToolTip(self.describe())
+        drift = drift_text(self.snapshot.level, self.snapshot.answers)
+        if drift != self.drift and self.on_drift is not None:
+            self.on_drift(drift)
+        self.drift = drift
+        if self.drift:
+            self.widget.setTitle(f"⚠ Levels drift above what you recognise", color=theme.WARN, size="11pt")
+        else:
+            self.widget.setTitle("Levels by source", color=theme.TEXT, size="11pt")
+        self.widget.setToolTip((self.drift + "\n\n" if self.drift else "") + self.describe())
 
     def fit_legend(self, tallest: int) -> None:
         """A y range whose top part, where the legend sits, stays clear of the tallest bar."""

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
 
         self.panel = QueryPanel()
         self.plots = PlotsPanel()
+        self.plots.levels.on_drift = self._on_drift
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.plots)
@@ -306,6 +307,13 @@ class MainWindow(QMainWindow):
                 self.panel.set_empty_text(FINAL_EPOCHS_TEXT)
             if progress.pace == "finishing" and self.finish_action.isEnabled():
                 self._update_actions()  # idle or budget spent: nothing left to finish
+
+    def _on_drift(self, sentence: str | None) -> None:
+        """Levels drift above what the expert still recognises: say so in words, in the status bar
+        and in the histogram (its title and tooltip), with what to do."""
+        if sentence:
+            self._on_warning(f"{sentence}: the model trains on images you would not recognise "
+                             "(AQPL-GNT, or AQPL-CAT with spread answers, keeps levels under your answers)")
 
     @Slot(str)
     def _on_warning(self, message: str) -> None:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from app.engine.augment import AUGMENTATIONS
 from app.engine.data import DATASETS
 from app.engine.errors import AQPLError, SettingsError
 from app.engine.methods import METHODS
@@ -29,8 +30,14 @@ DATASET_LABELS = {
     "imagefolder": "My own images (a folder with one sub-folder per class)",
 }
 METHOD_LABELS = {
-    "aqpl-cat": "AQPL-CAT (recommended)", "aqpl-gnt": "AQPL-GNT", "cat": "CAT (no queries)",
-    "gnt": "GNT (no queries)", "standard": "Standard (clean training, no queries)",
+    "aqpl-gnt": "AQPL-GNT (recommended: noise at each image's answered or spread level)", "aqpl-cat": "AQPL-CAT",
+    "aqpl-sigma": "AQPL-σ (one noise level for all, set by your answers)",
+    "aqpl-soft": "AQPL-soft (strong noise; unsure where you no longer recognise the image)",
+    "cat": "CAT (no queries)", "gnt": "GNT (no queries)", "standard": "Standard (clean training, no queries)",
+}
+AUGMENT_LABELS = {
+    "none": "None", "augmix": "AugMix (mixes rotations, shears, contrast …; slower)",
+    "trivialaugment": "TrivialAugment (one random operation per image)",
 }
 PROPAGATION_LABELS = {
     "none": "No: unanswered examples keep the method's level (the paper)",
@@ -38,7 +45,7 @@ PROPAGATION_LABELS = {
     "class": "To the whole class: the median answer of its class",
 }
 COLOUR_DATASETS = ("cifar10", "tiny-imagenet")
-FAMILY_FREE = ("dataset", "method", "strategy", "propagate", "mode", "budget", "device")
+FAMILY_FREE = ("dataset", "method", "strategy", "propagate", "mode", "budget", "device", "augment")
 SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
     "epochs": ("Epochs (continuous: the minimum)", 0, 1000),
     "queries_per_round": ("Queries per round", 0, 100_000),
@@ -94,6 +101,9 @@ class SessionDialog(QDialog):
         self.propagate.setToolTip("What an answer says about the examples nobody answered (beyond the paper; "
                                   "off reproduces it). AQPL methods only.")
         form.addRow("Spread answers", self.propagate)
+        self.augment = self._combo(AUGMENTATIONS, initial["augment"], AUGMENT_LABELS)
+        self.augment.setToolTip("Augment every training image before its noise (torchvision v2), with any method")
+        form.addRow("Augmentation", self.augment)
         self.budget = QLineEdit(str(initial["budget"]))
         self.budget.setToolTip("Total questions: a count (300) or a share of the training set (5%)")
         form.addRow("Budget", self.budget)
@@ -207,7 +217,7 @@ class SessionDialog(QDialog):
         values = {
             "dataset": self.dataset.currentData(), "method": self.method.currentData(),
             "strategy": self.strategy.currentData(), "propagate": self.propagate.currentData(),
-            "mode": self.mode.currentData(),
+            "augment": self.augment.currentData(), "mode": self.mode.currentData(),
             "model": self.model.currentData(), "device": self.device.currentData(),
             "budget": self.budget.text().strip() or None, "grid": parse_grid(self.grid.text()),
             "data_dir": self.data_dir.text().strip() or None if self.dataset.currentData() != "embedded" else None,

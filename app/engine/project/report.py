@@ -37,18 +37,28 @@ def plot_curves(history, path: Path) -> Path | None:
     return path
 
 
+def by_answers(history, name: str) -> list[tuple[int, float]]:
+    """(answers, value) of metric `name`, one point per answer count (the latest), by count."""
+    latest = {m.answers: getattr(m, name) for m in history if getattr(m, name) is not None}
+    return [(count, latest[count]) for count in sorted(latest)]
+
+
 def plot_accuracy_vs_answers(history, path: Path) -> Path | None:
+    """One point per number of answers, the latest evaluation at that count: after an undo the
+    count falls and rises again, and a line in history order would scribble back and forth."""
     if not history:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     figure, ax = _figure()
-    answers = [m.answers for m in history]
-    ax.plot(answers, [m.clean for m in history], marker="o", label="Clean")
-    for name in ("gaussian", "all"):
-        points = [(m.answers, getattr(m, name)) for m in history if getattr(m, name) is not None]
+    for name, marker in (("clean", "o"), ("gaussian", "s"), ("all", "s")):
+        points = by_answers(history, name)
         if points:
-            ax.plot(*zip(*points), marker="s", label=name.capitalize())
+            ax.plot(*zip(*points), marker=marker, label=name.capitalize())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(left=0)
     ax.set(xlabel="expert answers applied", ylabel="test accuracy (%)", title="Accuracy against answers given")
-    ax.legend()
+    ax.legend(loc="best")
     replace_atomically(path, figure.savefig)
     return path
 
