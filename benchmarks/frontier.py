@@ -46,7 +46,7 @@ def points() -> list[dict]:
     add("standard", "standard", "standard", None, [], None)
     for sigma in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
         add("gnt", f"gnt-s{sigma}", "gnt", "gnt_sigma", ["--gnt-sigma", str(sigma)], sigma)
-    for eps in (0.2, 0.4, 0.6, 0.8, 1.0):
+    for eps in (0.2, 0.4, 0.6, 0.7, 0.8, 1.0):
         add("cat", f"cat-e{eps}", "cat", "cat_eps_max", ["--cat-eps-max", str(eps)], eps)
     for severity in (1, 3, 6, 10):
         add("augmix", f"augmix-v{severity}", "standard", "augment_severity",
@@ -77,6 +77,16 @@ def points() -> list[dict]:
         add("aqpl-gnt-5%-random", f"aqpl-gnt-nb-rnd-a{alpha}", "aqpl-gnt", "level_scale",
             [*FIVE_PERCENT, "--strategy", "random", "--level-scale", str(alpha)], alpha)
     return out
+
+
+# The decisive region on a full dataset (runs of minutes each): enough of every family to place
+# the AQPL points against the peers' curves around the expert's own amount of noise.
+DECISIVE = (
+    "standard", "gnt-s0.2", "gnt-s0.3", "gnt-s0.4", "gnt-s0.5", "gnt-s0.7", "cat-e0.4", "cat-e0.7", "cat-e1.0",
+    "augmix-v3", "augmix-gnt-s0.4", "augmix-gnt-s0.8", "ub-gnt-a1.0", "ub-gnt-a1.5", "ub-gnt-a2.0",
+    "aqpl-gnt-nb-a1.0", "aqpl-gnt-nb-a1.5", "aqpl-gnt-nb-a2.0", "aqpl-sigma-a1.0", "aqpl-sigma-a1.5",
+    "aqpl-soft-s0.6", "aqpl-soft-s1.0", "aqpl-gnt-nb-mix-a1.5", "aqpl-gnt-nb-rnd-a1.5",
+)
 
 
 def run_dir(work: Path, point: dict, seed: int) -> Path:
@@ -174,7 +184,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--families", default="", help="comma-separated families to run (default: all)")
-    parser.add_argument("--labels", default="", help="comma-separated point labels to run (default: all of the families)")
+    parser.add_argument("--labels", default="", help="comma-separated point labels to run, or `decisive` (default: all of the families)")
     parser.add_argument("--work", default=None, help="run folders (default: runs/frontier/<dataset>)")
     parser.add_argument("--out", default=None, help="default: docs/runs/frontier/<dataset>.json")
     parser.add_argument("--plot-only", action="store_true")
@@ -189,7 +199,7 @@ def main(argv=None) -> int:
         wanted = set(args.families.split(","))
         chosen = [p for p in chosen if p["family"] in wanted]
     if args.labels:
-        wanted = set(args.labels.split(","))
+        wanted = set(DECISIVE if args.labels == "decisive" else args.labels.split(","))
         chosen = [p for p in chosen if p["label"] in wanted]
     if args.list:
         for p in chosen:
