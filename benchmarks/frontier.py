@@ -8,7 +8,8 @@ Each method has one strength parameter (GNT's σ, CAT's ε_max, AugMix's severit
 scale α); a point is one setting of it, run with every seed (default 0, 1, 2). A run is a
 headless `python -m app --simulate-oracle` run in its own folder under --work, so an interrupted
 sweep resumes where it stopped (finished runs are reused, interrupted ones resume from their
-last checkpoint). Runs go to --jobs worker processes, one torch thread each.
+last checkpoint). Runs go to --jobs worker processes, one torch thread each, that import the app
+once and serve many runs (each run's output in its folder's run.log).
 
 It writes `docs/runs/frontier/<dataset>.json`: a list of points
 `{"label", "family", "method", "params", "args", "seeds", "mean_level", "clean", "gaussian", "all",
@@ -101,17 +102,48 @@ def result_of(work: Path, point: dict, seed: int) -> dict | None:
     return data["methods"][point["method"]]["runs"][0]
 
 
-def run_one(work: Path, point: dict, seed: int, dataset: str, extra: list[str], log) -> tuple[float, int]:
+def command_of(point: dict, seed: int, dataset: str, extra: list[str], out: Path) -> list[str]:
+    return ["--simulate-oracle", "--dataset", dataset, *point["args"], *extra,
+            "--seeds", str(seed), "--eval-every", "0", "--quiet", "--out", str(out)]
+
+
+def _start_worker() -> None:
+    """A worker process of the pool: one torch thread; the app is imported once and serves many
+    runs (a fresh process per run would pay the imports and the dataset load every time)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_in_worker(argv: list[str], log_path: str) -> int:
+    import contextlib
+
+    from app.cli.main import main as cli_main
+
+    with open(log_path, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        return cli_main(argv)
+
+
+def run_one(work: Path, point: dict, seed: int, dataset: str, extra: list[str], log, pool=None) -> tuple[float, int]:
     out = run_dir(work, point, seed)
-    command = [sys.executable, "-m", "app", "--simulate-oracle", "--dataset", dataset, *point["args"], *extra,
-               "--seeds", str(seed), "--eval-every", "0", "--quiet", "--out", str(out)]
+    argv = command_of(point, seed, dataset, extra, out)
     started = time.perf_counter()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    out.mkdir(parents=True, exist_ok=True)
+    if pool is not None:
+        code = pool.submit(_run_in_worker, argv, str(out / "run.log")).result()
+        tail = ""
+    else:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        done = subprocess.run([sys.executable, "-m", "app", *argv], cwd=ROOT, env=env, capture_output=True, text=True)
+        code, tail = done.returncode, done.stderr.strip().splitlines()[-1:]
     seconds = time.perf_counter() - started
-    log(f"{point['label']} seed {seed}: rc {done.returncode}, {seconds:.0f} s"
-        + ("" if done.returncode == 0 else f"\n  {' '.join(command)}\n  {done.stderr.strip().splitlines()[-1:]}"))
-    return seconds, done.returncode
+    log(f"{point['label']} seed {seed}: rc {code}, {seconds:.0f} s"
+        + ("" if code == 0 else f"\n  python -m app {' '.join(argv)}\n  {tail or (out / 'run.log')}"))
+    return seconds, code
 
 
 def _stat(values: list[float | None]) -> dict | None:
@@ -188,6 +220,7 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default=None, help="run folders (default: runs/frontier/<dataset>)")
     parser.add_argument("--out", default=None, help="default: docs/runs/frontier/<dataset>.json")
     parser.add_argument("--plot-only", action="store_true")
+    parser.add_argument("--subprocess", action="store_true", help="a fresh `python -m app` per run (default: a pool of workers)")
     parser.add_argument("--list", action="store_true", help="print the points and exit")
     parser.add_argument("extra", nargs="*", help="more options for every run, after --")
     args = parser.parse_args(argv)
@@ -218,13 +251,23 @@ def main(argv=None) -> int:
         tasks = [(p, s) for p in chosen for s in seeds if result_of(work, p, s) is None]
         log(f"{len(tasks)} runs to do ({len(chosen)} points × {len(seeds)} seeds, the rest reused), {args.jobs} at a time")
         started = time.perf_counter()
+        workers = None
+        if not args.subprocess:
+            from multiprocessing import get_context
+
+            from concurrent.futures import ProcessPoolExecutor
+
+            workers = ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"), initializer=_start_worker,
+                                          max_tasks_per_child=20)  # a fresh process now and then: memory stays flat
         with ThreadPoolExecutor(args.jobs) as pool:
-            pending = {pool.submit(run_one, work, p, s, args.dataset, args.extra, log) for p, s in tasks}
+            pending = {pool.submit(run_one, work, p, s, args.dataset, args.extra, log, workers) for p, s in tasks}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()
                 merge(out, [summarise(work, p, seeds) for p in chosen], args.dataset)
+        if workers is not None:
+            workers.shutdown()
         log(f"sweep done in {(time.perf_counter() - started) / 60:.1f} min")
     entries = merge(out, [summarise(work, p, seeds) for p in chosen], args.dataset)
     plot(entries, out.with_suffix(".png"), f"Frontiers on {args.dataset} (mean ± std over seeds {args.seeds})")
