@@ -253,3 +253,14 @@ def test_replay_without_answers_names_the_fix(capsys):
     assert capsys.readouterr().err == (  # before: no fix after a colon
         "error: --oracle replay needs --answers FILE: give a project's answers.sqlite or an answers CSV\n"
     )
+
+
+def test_a_marker_whose_format_is_infinity(tmp_path):
+    from app.engine.project import Project, ProjectError
+    from tests.test_faults import settings
+
+    Project.create(tmp_path / "p", settings()).close()
+    (tmp_path / "p" / "aqpl-project.json").write_text('{"format": Infinity}')
+    with pytest.raises(ProjectError) as error:  # before: OverflowError
+        Project.open(tmp_path / "p")
+    assert "aqpl-project.json is damaged: restore it, or write" in one_line(error.value)

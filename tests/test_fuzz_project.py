@@ -120,8 +120,9 @@ def test_any_project_files_open_or_are_refused_and_answers_stay(marker, settings
                 project.store.record_answer(AnswerRecord(example_id=example, level=0.3, grid=[0.0, 0.3], noise_seed=0,
                                                          time_taken_s=1.0, wall_time=0.0, round=1, step=0))
         if data.draw(st.booleans(), label="damage the marker"):
-            (path / "aqpl-project.json").write_bytes(marker if data.draw(st.booleans()) else
-                                                   mutate((path / "aqpl-project.json").read_bytes(), data))
+            # the real marker holds the creation time: a fixed one, so that the same draws damage it the same way
+            written = json.dumps({"format": 1, "app": "aqpl-studio", "app_version": "0.1.0", "created": 0.0}).encode()
+            (path / "aqpl-project.json").write_bytes(marker if data.draw(st.booleans()) else mutate(written, data))
         if settings_text is not None:
             (path / "settings.toml").write_text(settings_text, encoding="utf-8")
         project, refusal = read_or_refuse(lambda: Project.open(path), path)

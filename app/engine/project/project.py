@@ -64,7 +64,7 @@ def _read_marker(path: Path) -> dict:
     try:
         data = json.loads(marker.read_text())
         version = int(data["format"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, OverflowError):  # OverflowError: "format": Infinity
         raise ProjectError(f"{marker} is damaged: restore it, or write {{\"format\": {FORMAT}}} into it") from None
     if version > FORMAT:
         raise ProjectError(
