@@ -9,6 +9,7 @@
 Every problem with a file raises DatasetError naming the file and the fix.
 """
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ def read_npy(path: Path, what: str, fix: str, mmap: bool = False) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(f"{path} is missing: {fix}")
     try:
-        array = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
+        with warnings.catch_warnings():  # numpy's note on a header it had to repair: a raw line for the user
+            warnings.simplefilter("ignore", UserWarning)
+            array = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
     except Exception as exc:  # truncated data, bad header, pickled objects, ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetError(f"{path} is not a readable {what} .npy file ({reason}): {fix}") from None
