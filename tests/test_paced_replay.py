@@ -16,16 +16,10 @@ from app.engine.oracle import PerceptualOracle
 from app.engine.oracle.paced import PacedExpert
 from app.engine.settings import defaults_for
 from app.engine.trainer import Trainer
-from tests.conftest import slice_dataset
-
-
-@pytest.fixture(scope="module")
-def desk_set(embedded):
-    return slice_dataset(embedded, 1500, 1000, name="embedded-1500")
 
 
 def paced_run(dataset, pace: float = 0.0, every_batches: int | None = None, **overrides):
-    values = dict(device="cpu", epochs=6, budget="30", eval_every=0, idle_finish_s=600.0)
+    values = dict(device="cpu", budget="30", eval_every=0, idle_finish_s=600.0)
     values.update(overrides)
     settings = defaults_for("gray", gui=True, **values)
     oracle = PerceptualOracle(dataset, settings.grid, settings.oracle_tau, settings.oracle_blur)
@@ -44,15 +38,22 @@ def paced_run(dataset, pace: float = 0.0, every_batches: int | None = None, **ov
     return result, gaussian, trainer, answers
 
 
-def test_answering_at_a_persons_pace_leaves_the_model_no_worse(desk_set):
-    at_once, gaussian_at_once, _, _ = paced_run(desk_set, pace=0.0)
-    # one answer per epoch (12 batches): a person's pace in training time, on a machine of any speed
-    paced, gaussian_paced, trainer, answers = paced_run(desk_set, every_batches=12)
+def test_answering_at_a_persons_pace_leaves_the_model_no_worse(embedded):
+    """The embedded set with the GUI's settings (10 epochs at least): the planned epochs train the
+    model well, so what extra epochs do to the levels shows (on a smaller, undertrained set any
+    extra epoch helps and hides it)."""
+    at_once, gaussian_at_once, _, _ = paced_run(embedded, pace=0.0)
+    # one answer per epoch (47 batches): a person's pace in training time, on a machine of any speed
+    paced, gaussian_paced, trainer, answers = paced_run(embedded, every_batches=47)
     assert at_once.queries_used == paced.queries_used == 30
     assert paced.epochs_done >= at_once.epochs_done + 15  # most answers came during extension epochs
     # no level trains above what the expert's answers still recognise
     assert float(trainer.table.level.max()) <= float(answers.max()) + 1e-6
-    # 1,000 test images: one image is 0.1 point; the issue's goal is 1.5 on 2,000 (slow test below)
+    # Two runs whose answers arrive at different times differ by 1–2 points (2,000 test images);
+    # what the extension used to do is far larger: 24 extension epochs cost the paper's AQPL-CAT
+    # 11.6 points of clean accuracy (levels raised to 1.0) and AQPL-GNT with neighbours 8.9 on the
+    # Gaussian curve (epochs at the answers' low levels). The issue's goal, 1.5 points with 60
+    # answers at 3 s, is the slow test below.
     assert paced.clean >= at_once.clean - 3.0
     assert paced.conform >= at_once.conform - 3.0
     assert gaussian_paced >= gaussian_at_once - 3.0

@@ -20,6 +20,7 @@ PRECISIONS = ("auto", "bf16", "fp32")  # app/engine/accel.py
 # Seeds feed torch's 64-bit generators after a multiplication (seed · 100003 + epoch): keep
 # them to 32 bits so every derived seed fits.
 SEED_RANGE = (-(2**31), 2**32 - 1)
+MAX_EPOCHS = 100_000  # beyond, the round schedule alone would exhaust memory (found by the fuzzer)
 CEILINGS = ("eps-max", "answers")  # AQPL-CAT: what bounds an unanswered example's level
 # methods that read GNT's σ and p_clean, and CAT's η, ε_max and smoothing
 GNT_FAMILY = ("gnt", "aqpl-gnt", "aqpl-sigma", "aqpl-soft")
@@ -204,6 +205,8 @@ class Settings:
         for name in ("epochs", "batch_size", "round_every"):
             if int(getattr(self, name)) < 1:
                 raise SettingsError(f"{name.replace('_', '-')} is {getattr(self, name)}: it must be at least 1")
+        if self.epochs > MAX_EPOCHS:
+            raise SettingsError(f"epochs is {self.epochs}: give at most {MAX_EPOCHS:,}")
         for name in ("warmup_epochs", "queries_per_round", "eval_every", "eval_subset", "pool_subset", "reference_epochs"):
             if int(getattr(self, name)) < 0:
                 raise SettingsError(f"{name.replace('_', '-')} is {getattr(self, name)}: it must not be negative")

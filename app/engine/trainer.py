@@ -7,6 +7,7 @@ early or cancel between batches. The trainer is the AnswerSink: answers arrive t
 `submit` from any thread and are applied at the next batch (app/engine/answers.py).
 """
 
+import copy
 import math
 import queue
 import threading
@@ -114,6 +115,7 @@ class Trainer:
         self.extra_epochs = 0  # epochs added while the expert answered
         self.finishing: str | None = None  # why the extension ended: "finish", "budget", "idle"
         self._holding = False  # the learning rate is held (extension epochs)
+        self._hold_state: dict | None = None  # the model at the hold point, while the session is extended
 
         # Data lives on the training device: batches are gathered there without copies.
         self.train_x = dataset.train_x.to(self.device)
@@ -305,10 +307,31 @@ class Trainer:
         reason = self._reason_to_finish()
         if reason:
             self.finishing = reason
+            if self._hold_state is not None:
+                self._restore_hold()
             return False
+        if self._hold_state is None:
+            self._hold_state = self._snapshot()
         self.extra_epochs += 1
         self.total_steps += self.batches
         return True
+
+    def _snapshot(self) -> dict:
+        """The planned run's model at the hold point (weights, BatchNorm statistics, optimiser,
+        schedule): what the final phase starts from, whatever the extension did."""
+        return copy.deepcopy({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                              "scheduler": self.scheduler.state_dict()})
+
+    def _restore_hold(self) -> None:
+        """The extension is over: the final phase continues the planned run from the hold point,
+        with every answer given meanwhile in the level table. The extension's epochs kept the
+        model current for choosing queries; they never reach the final model, so answering longer
+        can add answers but cannot undo what the planned epochs learned (a long extension at low
+        levels, or CAT raising unanswered levels, had cost up to 12 points of clean accuracy)."""
+        state, self._hold_state = self._hold_state, None
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
 
     def _observe_expert(self) -> None:
         self.pace.observe(self.book.used, len(self.book.skipped), len(self.book.pending))
@@ -620,7 +643,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "table": self.table.state_dict(),
             "book": self.book.state_dict(), "history": [vars(m) for m in self.history],
             "last_loss": self.last_loss, "last_refill_step": self._last_refill_step,
-            "extra_epochs": self.extra_epochs, "finishing": self.finishing,
+            "extra_epochs": self.extra_epochs, "finishing": self.finishing, "hold_state": self._hold_state,
             "torch_rng": torch.get_rng_state(), "settings": self.settings.to_dict(),
         }
 
@@ -636,6 +659,7 @@ class Trainer:
         self._last_refill_step = state["last_refill_step"]
         self.extra_epochs = state.get("extra_epochs", 0)
         self.finishing = state.get("finishing")
+        self._hold_state = state.get("hold_state")
         self.total_steps = self.planned_epochs * self.batches
         torch.set_rng_state(state["torch_rng"])
 
