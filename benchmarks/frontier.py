@@ -83,10 +83,11 @@ def points() -> list[dict]:
 # The decisive region on a full dataset (runs of minutes each): enough of every family to place
 # the AQPL points against the peers' curves around the expert's own amount of noise.
 DECISIVE = (
-    "standard", "gnt-s0.2", "gnt-s0.3", "gnt-s0.4", "gnt-s0.5", "gnt-s0.7", "cat-e0.4", "cat-e0.7", "cat-e1.0",
-    "augmix-v3", "augmix-gnt-s0.4", "augmix-gnt-s0.8", "ub-gnt-a1.0", "ub-gnt-a1.5", "ub-gnt-a2.0",
-    "aqpl-gnt-nb-a1.0", "aqpl-gnt-nb-a1.5", "aqpl-gnt-nb-a2.0", "aqpl-sigma-a1.0", "aqpl-sigma-a1.5",
-    "aqpl-soft-s0.6", "aqpl-soft-s1.0", "aqpl-gnt-nb-mix-a1.5", "aqpl-gnt-nb-rnd-a1.5",
+    # first the candidate against its neighbourhood on the GNT curve and random picks at equal budget
+    "aqpl-gnt-nb-mix-a1.0", "gnt-s0.3", "gnt-s0.4", "gnt-s0.5", "aqpl-gnt-nb-rnd-a1.0", "aqpl-gnt-nb-a1.0",
+    "standard", "augmix-v3", "augmix-gnt-s0.4", "gnt-s0.2", "gnt-s0.7", "ub-gnt-a1.0", "aqpl-sigma-a1.0",
+    "cat-e0.4", "cat-e0.7", "cat-e1.0", "aqpl-gnt-nb-mix-a1.5", "aqpl-gnt-nb-rnd-a1.5", "ub-gnt-a1.5",
+    "aqpl-sigma-a1.5", "augmix-gnt-s0.8", "aqpl-gnt-nb-a1.5",
 )
 
 
@@ -232,8 +233,8 @@ def main(argv=None) -> int:
         wanted = set(args.families.split(","))
         chosen = [p for p in chosen if p["family"] in wanted]
     if args.labels:
-        wanted = set(DECISIVE if args.labels == "decisive" else args.labels.split(","))
-        chosen = [p for p in chosen if p["label"] in wanted]
+        wanted = list(DECISIVE if args.labels == "decisive" else args.labels.split(","))
+        chosen = sorted((p for p in chosen if p["label"] in wanted), key=lambda p: wanted.index(p["label"]))
     if args.list:
         for p in chosen:
             print(p["label"], p["family"], " ".join(p["args"]))
@@ -248,7 +249,7 @@ def main(argv=None) -> int:
             f.write(line + "\n")
 
     if not args.plot_only:
-        tasks = [(p, s) for p in chosen for s in seeds if result_of(work, p, s) is None]
+        tasks = [(p, s) for p in chosen for s in seeds if result_of(work, p, s) is None]  # in the order given
         log(f"{len(tasks)} runs to do ({len(chosen)} points × {len(seeds)} seeds, the rest reused), {args.jobs} at a time")
         started = time.perf_counter()
         workers = None
