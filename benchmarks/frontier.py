@@ -172,35 +172,49 @@ def summarise(work: Path, point: dict, seeds: list[int]) -> dict | None:
     return entry
 
 
-def plot(entries: list[dict], path: Path, title: str) -> None:
+PEERS = ("gnt", "augmix", "augmix-gnt", "cat")  # what a practitioner would pick instead: drawn bold
+FOCUS = ("standard", "gnt", "augmix", "augmix-gnt", "trivialaugment", "every-level-gnt", "aqpl-gnt-5%",
+         "aqpl-gnt-5%-mixed", "aqpl-gnt-5%-random", "aqpl-sigma-5%")
+STYLE = {"standard": "black", "gnt": "#1f4e9c", "augmix": "#e07b00", "augmix-gnt": "#2e8b3a", "cat": "#8c564b",
+         "trivialaugment": "#b8860b", "every-level-gnt": "#d62728", "aqpl-gnt-5%": "#9467bd",
+         "aqpl-gnt-5%-mixed": "#e377c2", "aqpl-gnt-5%-random": "#7f7f7f", "aqpl-sigma-5%": "#17becf"}
+
+
+def _param(entry: dict) -> float:
+    return next(iter(entry["params"].values()), 0.0) or 0.0
+
+
+def plot(entries: list[dict], path: Path, title: str, families=None, clean_above: float | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = [("gaussian", "Gaussian (%)"), ("all", "All (%)"), ("conform", "Conform (%)"),
-              ("all_unimitated", "All without imitated corruptions (%)"), (("gaussian", "nll"), "NLL under Gaussian noise"),
-              (("conform", "nll"), "NLL at conform levels")]
+              ("all_unimitated", "All without imitated corruptions (%)"), (("gaussian", "nll"), "NLL under Gaussian noise (lower: better)"),
+              (("conform", "nll"), "NLL at conform levels (lower: better)")]
     fig, axes = plt.subplots(2, 3, figsize=(15, 9), dpi=110)
-    families = sorted({e["family"] for e in entries}, key=lambda f: [e["family"] for e in entries].index(f))
+    order = [e["family"] for e in entries]
+    names = sorted(set(order), key=order.index)
+    if families is not None:
+        names = [f for f in names if f in families]
     cmap = plt.get_cmap("tab20")
     for ax, (metric, name) in zip(axes.flat, panels):
-        for i, family in enumerate(families):
-            members = [e for e in entries if e["family"] == family]
+        for i, family in enumerate(names):
+            members = sorted((e for e in entries if e["family"] == family), key=_param)  # along the strength parameter
             xs, ys, xe, ye = [], [], [], []
             for e in members:
                 value = e["calibration"][metric[0]][metric[1]] if isinstance(metric, tuple) else e[metric]
-                if value is None or e["clean"] is None:
+                if value is None or e["clean"] is None or (clean_above is not None and e["clean"]["mean"] < clean_above):
                     continue
-                xs.append(value["mean"]); ye.append(value["std"])
-                ys.append(e["clean"]["mean"]); xe.append(e["clean"]["std"])
+                xs.append(value["mean"]); xe.append(value["std"])
+                ys.append(e["clean"]["mean"]); ye.append(e["clean"]["std"])
             if not xs:
                 continue
-            order = sorted(range(len(xs)), key=lambda k: xs[k])
-            style = "-" if len(xs) > 1 else ""
-            ax.errorbar([xs[k] for k in order], [ys[k] for k in order], xerr=[ye[k] for k in order],
-                        yerr=[xe[k] for k in order], fmt=f"o{style}", markersize=3.5, capsize=2, linewidth=1.2,
-                        color=cmap(i % 20), label=family)
+            bold = family in PEERS
+            ax.errorbar(xs, ys, xerr=xe, yerr=ye, fmt="o-" if len(xs) > 1 else "o", markersize=4 if bold else 3,
+                        capsize=2, linewidth=2.4 if bold else 1.1, color=STYLE.get(family, cmap(i % 20)), label=family,
+                        zorder=3 if bold else 2)
         ax.set_xlabel(name)
         ax.set_ylabel("Clean (%)")
         ax.grid(alpha=0.3)
@@ -271,8 +285,11 @@ def main(argv=None) -> int:
             workers.shutdown()
         log(f"sweep done in {(time.perf_counter() - started) / 60:.1f} min")
     entries = merge(out, [summarise(work, p, seeds) for p in chosen], args.dataset)
-    plot(entries, out.with_suffix(".png"), f"Frontiers on {args.dataset} (mean ± std over seeds {args.seeds})")
-    print(f"wrote {out} and {out.with_suffix('.png')} ({len(entries)} points)")
+    plot(entries, out.with_suffix(".png"), f"Frontiers on {args.dataset}: every family (mean ± std over seeds {args.seeds})")
+    focus = out.with_name(out.stem + "-focus.png")
+    plot(entries, focus, f"Frontiers on {args.dataset} around the expert's amount of noise (mean ± std over seeds {args.seeds}; "
+         "bold: the peers)", families=FOCUS, clean_above=76)
+    print(f"wrote {out}, {out.with_suffix('.png')} and {focus} ({len(entries)} points)")
     return 0
 
 
