@@ -20,6 +20,7 @@ from app.gui.session import TrainingSession
 from app.gui.session_dialog import SessionDialog
 from app.gui.settings_store import SettingsStore
 from app.gui.status_bar import TrainingStatusBar
+from app.gui.memory import HeapTrimmer
 from app.gui.watch import WatchBot
 from app.gui.worker import Outcome, RunState
 
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         device, _ = pick_device("auto")
         self.status.set_device(f"{describe(device)} (auto)")
+        self.heap_trimmer = HeapTrimmer(self)  # long sessions: freed training memory goes back to the system
 
     # -- actions ------------------------------------------------------------------------------------
     def _action(self, text: str, shortcut, slot, tip: str = "") -> QAction:
