@@ -261,5 +261,29 @@ def test_levels_drifting_above_the_experts_answers_are_said_in_words(qtbot):
     histogram.set_snapshot(LevelSnapshot(level=level, source=source, grid=[round(0.1 * i, 1) for i in range(11)],
                                          answers=answers))
     histogram.redraw()
-    assert said == [sentence] and "drift" in histogram.widget.plotItem.titleLabel.text
+    assert said == [sentence] and "⚠" in histogram.widget.plotItem.titleLabel.text
     assert sentence in histogram.widget.toolTip()
+
+
+def test_the_drift_sentence_is_shown_under_the_plots_without_widening_them(qtbot):
+    import torch
+
+    from app.gui.plots import PlotsPanel
+    from app.gui.worker import LevelSnapshot
+
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(640, 600)
+    panel.show()
+    width = panel.minimumSizeHint().width()
+    answers = torch.tensor([0.2, 0.3, 0.4, 0.5, 0.6, 0.6])
+    level = torch.full((6000,), 1.0)
+    panel.set_levels(LevelSnapshot(level=level, source=torch.ones(6000, dtype=torch.uint8),
+                                   grid=[round(0.1 * i, 1) for i in range(11)], answers=answers))
+    panel.redraw_dirty()
+    assert panel.drift_note.isVisible() and "6,000 of 6,000 examples (100%) train above σ 0.6" in panel.drift_note.text()
+    assert panel.minimumSizeHint().width() <= width  # the sentence wraps; the window stays within the screen
+    panel.set_levels(LevelSnapshot(level=torch.full((6000,), 0.3), source=torch.ones(6000, dtype=torch.uint8),
+                                   grid=[round(0.1 * i, 1) for i in range(11)], answers=answers))
+    panel.redraw_dirty()
+    assert not panel.drift_note.isVisible()

@@ -97,7 +97,7 @@ class LevelHistogram:
             self.on_drift(drift)
         self.drift = drift
         if self.drift:
-            self.widget.setTitle(f"⚠ Levels drift above what you recognise", color=theme.WARN, size="11pt")
+            self.widget.setTitle("⚠ Levels by source", color=theme.WARN, size="11pt")
         else:
             self.widget.setTitle("Levels by source", color=theme.TEXT, size="11pt")
         self.widget.setToolTip((self.drift + "\n\n" if self.drift else "") + self.describe())

@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
 
         self.panel = QueryPanel()
         self.plots = PlotsPanel()
-        self.plots.levels.on_drift = self._on_drift
+        self.plots.on_drift = self._on_drift
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.plots)
@@ -314,8 +314,7 @@ class MainWindow(QMainWindow):
         """Levels drift above what the expert still recognises: say so in words, in the status bar
         and in the histogram (its title and tooltip), with what to do."""
         if sentence:
-            self._on_warning(f"{sentence}: the model trains on images you would not recognise "
-                             "(AQPL-GNT, or AQPL-CAT with spread answers, keeps levels under your answers)")
+            self._on_warning(f"{sentence} (AQPL-GNT, or AQPL-CAT with spread answers, keeps levels under your answers)")
 
     @Slot(str)
     def _on_warning(self, message: str) -> None:

@@ -9,7 +9,7 @@ or the UI).
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from app.engine.events import Metrics, Phase, Progress
 from app.gui import theme
@@ -254,6 +254,15 @@ class PlotsPanel(QWidget):
         layout.setSpacing(6)
         for i, plot in enumerate(self.plots):
             layout.addWidget(plot.widget, i // 2, i % 2)
+        # levels drifting above what the expert recognises, in words (the histogram's title only
+        # flags it: a sentence there would widen the window past a 1366-px screen)
+        self.drift_note = QLabel(wordWrap=True)
+        self.drift_note.setStyleSheet(f"color: {theme.WARN}; font-weight: 600; padding: 2px 6px;")
+        self.drift_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.drift_note.hide()
+        layout.addWidget(self.drift_note, 2, 0, 1, 2)
+        self.on_drift = None  # the window's handler: called with the sentence (or None) when it changes
+        self.levels.on_drift = self._drift_changed
         self.redraws = 0  # how many plot redraws happened (tests, benchmark)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
@@ -281,6 +290,12 @@ class PlotsPanel(QWidget):
     def set_levels(self, snapshot) -> None:
         self.levels.set_snapshot(snapshot)
         self.robustness.set_answers(snapshot.answers, snapshot.grid)
+
+    def _drift_changed(self, sentence: str | None) -> None:
+        self.drift_note.setText(f"⚠ {sentence}: the model trains on images you would not recognise." if sentence else "")
+        self.drift_note.setVisible(bool(sentence))
+        if self.on_drift is not None:
+            self.on_drift(sentence)
 
     def redraw_dirty(self) -> None:
         for plot in self.plots:
