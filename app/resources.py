@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+from app.errors import AQPLError
+
 
 def resources_dir() -> Path:
     """Folder holding icons, the embedded dataset and defaults.
@@ -19,8 +21,6 @@ def resources_dir() -> Path:
 def resource_path(*parts: str) -> Path:
     path = resources_dir().joinpath(*parts)
     if not path.exists():
-        from app.engine.errors import AQPLError
-
         raise AQPLError(
             f"resource '{'/'.join(parts)}' is missing from {resources_dir()}: reinstall AQPL Studio "
             "(from source: `pip install -e .` in the project folder)"

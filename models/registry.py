@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 from models.resnet import CifarResNet18
 from models.small_cnn import SmallCNN
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 
 from app.cli.report import one_line
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 _COMMON = dict(
     deadline=None,  # a shared 2-core machine: timing is no property; hangs are caught by no_hang

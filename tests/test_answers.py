@@ -3,7 +3,7 @@
 import pytest
 
 from app.engine.answers import Answer, AnswerRejected, AnswerSink, Skip, Undo
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.levels import Source
 from app.engine.project import Project
 from app.engine.trainer import Trainer

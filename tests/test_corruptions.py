@@ -9,7 +9,7 @@ from app.engine.corruptions import GAUSSIAN, SUITES, get_suite, suite_for
 from app.engine.corruptions import blur, weather
 from app.engine.corruptions.imagenet_c import TABLES
 from app.engine.data.dataset import Dataset
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 
 MNIST_C = get_suite("mnist-c")
 IMAGENET_C = get_suite("imagenet-c")

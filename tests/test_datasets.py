@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from app.engine.data import load_dataset
-from app.engine.errors import DatasetError, SettingsError
+from app.errors import DatasetError, SettingsError
 
 
 def write_idx(path, array, compress=True):

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from app.engine.data import Dataset
-from app.engine.errors import AQPLError, DatasetError, SettingsError
+from app.errors import AQPLError, DatasetError, SettingsError
 from app.engine.events import AnswerRecord, Callbacks
 from app.engine.project import DiskFullError, Project, ProjectError, ProjectLockedError, ReadOnlyError
 from app.engine.project import answers as answers_module

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from app.engine.data import load_dataset
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 
 def _idx(path, array):

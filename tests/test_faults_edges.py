@@ -16,7 +16,7 @@ from PIL import Image
 
 from app.engine.data import load_dataset
 from app.engine.data.images import read_images
-from app.engine.errors import AQPLError, SettingsError
+from app.errors import AQPLError, SettingsError
 from app.engine.oracle import ReplayOracle
 from app.engine.project import Project, ProjectError
 from tests.test_faults import one_line, settings

@@ -18,7 +18,7 @@ from PIL import Image
 
 from app.cli.main import main
 from app.engine.data import load_dataset
-from app.engine.errors import AQPLError, DatasetError, SettingsError
+from app.errors import AQPLError, DatasetError, SettingsError
 from app.engine.events import Query
 from app.engine.oracle import ReplayOracle, nearest_grid_level
 from app.engine.oracle.replay import load_answers

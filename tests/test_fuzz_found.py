@@ -15,7 +15,7 @@ from app.engine.data import load_dataset
 from app.engine.data.cifar import _read_batch
 from app.engine.data.idx import read_idx
 from app.engine.data.images import read_images
-from app.engine.errors import AQPLError, DatasetError, SettingsError
+from app.errors import AQPLError, DatasetError, SettingsError
 from app.engine.oracle.replay import load_answers
 from app.engine.project.settings_file import read_settings
 from tests.test_faults import one_line

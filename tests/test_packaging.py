@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.resources import resource_path, resources_dir
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from app.engine.data import Dataset
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.events import AnswerRecord, Callbacks, Metrics
 from app.engine.levels import Source
 from app.engine.oracle import ReplayOracle

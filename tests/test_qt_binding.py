@@ -42,7 +42,7 @@ def test_the_launch_check_refuses_a_leaking_binding(monkeypatch):
     for _ in range(2 * PROBE_CALLS):
         incref(None)
     monkeypatch.setattr("app.gui.binding.probe", lambda: none_refs_lost([lambda: decref(None)] * 2))
-    from app.engine.errors import AQPLError
+    from app.errors import AQPLError
 
     with pytest.raises(AQPLError, match=r"loses a reference to None .*pip install 'PySide6-Essentials>=6.6,<6.12'"):
         check_binding()

@@ -13,7 +13,7 @@ from app.cli.corrupt import corrupt_main, gallery_main
 from app.engine.corruptions.digital import jpeg_roundtrip
 from app.engine.corruptions import evaluate_suite, get_suite, load_suite, summarize, write_suite
 from app.engine.data.dataset import Dataset
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 MNIST_C = get_suite("mnist-c")
 IMAGENET_C = get_suite("imagenet-c")

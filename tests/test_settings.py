@@ -5,7 +5,7 @@ from dataclasses import fields
 
 import pytest
 
-from app.engine.errors import AQPLError, SettingsError
+from app.errors import AQPLError, SettingsError
 from app.engine.methods import METHODS
 from app.engine.settings import Settings, defaults_for, load_defaults
 from app.engine.strategies import STRATEGIES, select, strategy

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from app.cli.report import run_reporting
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 
 DATASET_HELP = "dataset name: embedded, fashion-mnist, mnist, cifar10, tiny-imagenet, imagefolder (default: embedded)"
 

@@ -8,7 +8,7 @@ app/engine/distributed.py for how the ranks stay one run.
 import sys
 
 from app.engine import distributed
-from app.engine.errors import AQPLError, SettingsError
+from app.errors import AQPLError, SettingsError
 from app.engine.events import Callbacks, RunStore
 
 

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from app.engine.data import load_dataset
 from app.engine.device import describe, pick_device
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 from app.engine.events import Callbacks
 from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
 from app.engine.oracle.paced import PacedExpert

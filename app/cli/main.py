@@ -9,7 +9,7 @@ import sys
 import time
 
 from app.cli.report import run_reporting, sigterm_unwinds
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 SUBCOMMANDS = ("corrupt", "gallery")
 

@@ -4,7 +4,7 @@ import argparse
 
 from app.engine.augment import AUGMENTATIONS
 from app.engine.data import DATASETS
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 from app.engine.methods import METHODS
 from app.engine.oracle.recipes import RECIPES
 from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS

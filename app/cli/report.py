@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 # errno → what the user can do about it
 _FIXES = {

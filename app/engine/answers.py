@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 GRID_TOLERANCE = 1e-6
 

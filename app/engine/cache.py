@@ -11,7 +11,7 @@ from pathlib import Path
 import platformdirs
 import torch
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 
 def cache_dir(*parts: str) -> Path:

@@ -12,7 +12,7 @@ import tomllib
 import types
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 
 MODES = ("synchronous", "continuous")
 DEVICES = ("auto", "cpu", "cuda", "mps")

@@ -12,7 +12,7 @@ from one.
 
 import sys
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 PROBE_CALLS = 2000
 # A sound binding moves None's count by a few either way per thousand calls (garbage collection,

@@ -32,7 +32,7 @@ def log_exception(exc: BaseException, where: str) -> Path:
 
 def user_message(exc: BaseException, where: str) -> str:
     """The line the user sees for an exception."""
-    from app.engine.errors import AQPLError
+    from app.errors import AQPLError
 
     if isinstance(exc, AQPLError):
         return str(exc)

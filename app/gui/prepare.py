@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.engine.data import Dataset, load_dataset
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 from app.engine.events import Callbacks, Metrics
 from app.engine.settings import Settings, defaults_for, load_defaults
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.data.dataset import to_float
 from app.engine.answers import Answer, AnswerSink, Skip, Undo
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.events import Query
 from app.engine.perturb import candidate_images
 from app.gui.candidate_tile import CANDIDATE_KEYS, SPACING, CandidateTile, best_layout, candidate_key, tile_size

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.augment import AUGMENTATIONS
 from app.engine.data import DATASETS
-from app.engine.errors import AQPLError, SettingsError
+from app.errors import AQPLError, SettingsError
 from app.engine.methods import METHODS
 from app.engine.propagate import NEIGHBOURS, PROPAGATIONS
 from app.engine.settings import DEVICES, MODES, load_defaults

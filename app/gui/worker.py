@@ -21,7 +21,7 @@ from enum import StrEnum
 import torch
 from PySide6.QtCore import QObject, QThread, Slot
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.events import Callbacks
 from app.gui.errors import log_exception
 from app.gui.prepare import Cancelled, PreparedSession, SessionRequest, prepare_session

@@ -6,7 +6,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from app.engine.corruptions.suite import GAUSSIAN, get_suite, suite_for
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 
 BACKGROUND = (255, 255, 255)
 INK = (30, 30, 30)

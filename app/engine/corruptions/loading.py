@@ -18,7 +18,7 @@ import torch
 from app.engine.corruptions import released
 from app.engine.corruptions.cache import GENERATOR_VERSION, SuiteCache, default_cache_dir, suite_key
 from app.engine.corruptions.suite import GAUSSIAN, Suite, get_suite, suite_for
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 # Images corrupted per apply() call while generating. Part of the cache key: the random
 # draws of a set depend on how it is cut into batches.

@@ -17,7 +17,7 @@ import torch
 from torchvision.io import encode_jpeg
 
 from app.engine.data.images import read_images
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 MNIST_C_DIR = "mnist_c"
 CIFAR_C_DIR = "CIFAR-10-C"

@@ -3,7 +3,7 @@
 import torch
 
 from app.engine.corruptions import imagenet_c, mnist_c, noise, ops
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 
 SUITES = ("mnist-c", "imagenet-c")
 GAUSSIAN = "gaussian_noise"

@@ -13,7 +13,7 @@ import torch
 from app.engine.corruptions import released
 from app.engine.corruptions.loading import generate_set
 from app.engine.corruptions.suite import get_suite, suite_for
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 
 def layout_for(dataset, suite_name: str) -> str:

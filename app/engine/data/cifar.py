@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from app.engine.data.dataset import Dataset, integer_labels
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]

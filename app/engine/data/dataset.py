@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 # IDX type codes → numpy dtypes (big-endian)
 # Images are 3 dimensions (N, H, W), labels 1: more is no dataset this program reads.

@@ -12,7 +12,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
 from app.engine.data.dataset import Dataset
 from app.engine.data.images import read_images
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0

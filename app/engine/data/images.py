@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 # Pillow's modes for more than 8 bits per pixel (16-bit PNG/TIFF, 32-bit integer, float).
 # Its own convert("L") clips them at 255, which turns a microscope's 16-bit image white.

@@ -6,7 +6,7 @@ import torch
 
 from app.engine.data.dataset import Dataset, integer_labels
 from app.engine.data.idx import find_idx, read_idx
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

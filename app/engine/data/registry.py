@@ -5,7 +5,7 @@ from app.engine.data.dataset import Dataset, check_usable
 from app.engine.data.imagefolder import load_image_folder
 from app.engine.data.mnist import load_embedded, load_fashion_mnist, load_mnist
 from app.engine.data.tiny_imagenet import load_tiny_imagenet
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 
 DATASETS = ("embedded", "fashion-mnist", "mnist", "cifar10", "tiny-imagenet", "imagefolder")
 

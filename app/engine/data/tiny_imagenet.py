@@ -15,7 +15,7 @@ import torch
 
 from app.engine.data.dataset import Dataset
 from app.engine.data.images import read_images
-from app.engine.errors import DatasetError
+from app.errors import DatasetError
 
 
 def _root(data_dir: str) -> Path:

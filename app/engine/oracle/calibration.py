@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 
 @dataclass(frozen=True)

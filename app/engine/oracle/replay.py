@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle
 

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.events import AnswerRecord
 from app.engine.project.faults import ProjectError, sqlite_error
 

@@ -6,7 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 
 # SQLite's default SQLITE_MAX_PATHNAME: a longer database path cannot be opened at all
 SQLITE_MAX_PATH = 512

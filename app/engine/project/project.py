@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from app.engine.cache import fingerprint
-from app.engine.errors import AQPLError
+from app.errors import AQPLError
 from app.engine.events import Callbacks, Metrics
 from app.engine.project import checkpoints as ckpt
 from app.engine.project import lock

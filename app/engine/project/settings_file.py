@@ -9,7 +9,7 @@ import math
 import tomllib
 from pathlib import Path
 
-from app.engine.errors import SettingsError
+from app.errors import SettingsError
 from app.engine.project.checkpoints import write_atomic
 from app.engine.project.faults import ProjectError
 from app.engine.settings import Settings
