@@ -3,6 +3,7 @@
 Default: the platform's user cache folder; `AQPL_CACHE_DIR` overrides it (tests, shared servers).
 """
 
+import fcntl
 import hashlib
 import os
 from contextlib import contextmanager
@@ -67,7 +68,11 @@ def building(folder: Path, name: str):
     window): the caller re-checks the cache inside, since the entry may have appeared while
     it waited. The lock file lives beside the entry and is never removed (removing it would
     let a waiter and a newcomer lock different files)."""
-    from app.engine.project.lock import exclusive  # lazy: the project package imports this module
-
-    with exclusive(Path(folder) / f".{name}.lock"):
-        yield
+    path = Path(folder) / f".{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # a holder that dies releases it (the kernel's rule)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

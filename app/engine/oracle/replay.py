@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from app.errors import AQPLError
+from app.engine.answers_db import read_answers
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle
 
@@ -146,8 +147,6 @@ def load_answers(path: str | Path) -> dict[int, float | None]:
     if suffix == ".csv":
         return _read_csv(path)
     if suffix in (".sqlite", ".db", ".sqlite3"):
-        from app.engine.project.answers import read_answers
-
         return read_answers(path)
     return _read_levels(path, suffix)
 

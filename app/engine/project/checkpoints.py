@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from app.engine.project.faults import os_error
+from app.engine.faults import os_error
 
 MAGIC = b"AQPLCKP1"
 HEADER = len(MAGIC) + 8 + 32

@@ -12,7 +12,7 @@ import torch
 from app.engine.atomic import replace_atomically
 from app.engine.export import export_onnx, export_program
 from app.engine.levels import Source
-from app.engine.project.faults import os_error
+from app.engine.faults import os_error
 
 ANSWER_COLUMNS = (
     "id", "example_id", "level", "undone", "source", "round", "step", "time_taken_s",

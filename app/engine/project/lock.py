@@ -8,10 +8,9 @@ peek at a project it has open); the lock is shared by reference count.
 import fcntl
 import os
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
-from app.engine.project.faults import ProjectLockedError, os_error
+from app.engine.faults import ProjectLockedError, os_error
 
 _held: dict[str, list] = {}  # resolved path → [file object, count]
 _guard = threading.Lock()
@@ -57,17 +56,3 @@ def release(key: str) -> None:
                 fcntl.flock(entry[0].fileno(), fcntl.LOCK_UN)
             finally:
                 entry[0].close()
-
-
-@contextmanager
-def exclusive(path: Path):
-    """Hold a blocking flock on `path` (created if absent) for work that must not run twice at
-    the same time, e.g. building a cache entry: a second process waits here, then finds the
-    result. Same kernel rule as the project lock: a holder that dies releases it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -10,7 +10,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from app.engine.events import Metrics
-from app.engine.project.faults import os_error
+from app.engine.faults import os_error
 
 _FIELDS = {f.name for f in fields(Metrics)}
 

@@ -26,7 +26,7 @@ from app.engine.events import Callbacks, Metrics
 from app.engine.project import checkpoints as ckpt
 from app.engine.project import lock
 from app.engine.project.answers import AnswerStore
-from app.engine.project.faults import ProjectError, check_writable, os_error
+from app.engine.faults import ProjectError, check_writable, os_error
 from app.engine.project.metrics import MetricsLog
 from app.engine.project.recovery import Recovery, ResumeCallbacks, ResumeOracle, reconcile
 from app.engine.project.settings_file import read_settings, write_settings

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.errors import SettingsError
 from app.engine.project.checkpoints import write_atomic
-from app.engine.project.faults import ProjectError
+from app.engine.faults import ProjectError
 from app.engine.settings import Settings
 
 HEADER = (
