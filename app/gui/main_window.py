@@ -314,7 +314,11 @@ class MainWindow(QMainWindow):
         """Levels drift above what the expert still recognises: say so in words, in the status bar
         and in the histogram (its title and tooltip), with what to do."""
         if sentence:
-            self._on_warning(f"{sentence} (AQPL-GNT, or AQPL-CAT with spread answers, keeps levels under your answers)")
+            # the status bar shows the short form (its right part holds the progress); the whole
+            # sentence is under the plots and in the state's tooltip
+            self.messages.append(f"{sentence} (AQPL-GNT, or AQPL-CAT with spread answers, keeps levels under your answers)")
+            self.status.state.setToolTip("\n".join(self.messages[-10:]))
+            self.statusBar().showMessage("⚠ levels drift above what you recognise: see under the plots", 15_000)
 
     @Slot(str)
     def _on_warning(self, message: str) -> None:
