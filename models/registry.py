@@ -1,55 +1,47 @@
 """The registry of architectures: `build(name, num_classes, in_channels, image_size)`.
 
-A builder is registered under its name with `@register_model(name)` (as torchvision's
-`register_model`); the command line's choices, the GUI's combo box and `Settings.validate()`
+A builder is registered under its name with `@register_model(name, min_image_size=...)` (as
+torchvision's `register_model`); the command line's choices, the GUI's combo box and validation
 read `MODEL_CHOICES`: the registered names plus `auto`, which picks the default for the data's
 channels and size.
 """
-
-from typing import Callable
 
 import torch
 from torch import nn
 
 from app.errors import SettingsError
+from app.registry import Registry
 from models.resnet import CifarResNet18
 from models.small_cnn import SmallCNN
 
 AUTO = "auto"
-MODELS: dict[str, Callable[[int, int], nn.Module]] = {}  # name → builder(num_classes, in_channels)
+# name → builder(num_classes, in_channels), with `min_image_size`: the smallest image side the
+# network can take (the small CNN pools twice before its last 3×3 convolution, so anything under
+# 4×4 pools away to nothing)
+MODELS = Registry("model")
+register_model = MODELS.register
 
 
 class UnknownModelError(SettingsError):
     """A model name no builder is registered under (one line for the user)."""
 
 
-def register_model(name: str):
-    def register(builder):
-        MODELS[name] = builder
-        return builder
-
-    return register
-
-
-@register_model("small-cnn")
+@register_model("small-cnn", min_image_size=4)
 def small_cnn(num_classes: int, in_channels: int) -> nn.Module:
     return SmallCNN(num_classes, in_channels)
 
 
-@register_model("small-cnn-wide")
+@register_model("small-cnn-wide", min_image_size=4)
 def small_cnn_wide(num_classes: int, in_channels: int) -> nn.Module:
     return SmallCNN(num_classes, in_channels, width=2)
 
 
-@register_model("resnet18")
+@register_model("resnet18", min_image_size=1)
 def resnet18(num_classes: int, in_channels: int) -> nn.Module:
     return CifarResNet18(num_classes, in_channels)
 
 
 MODEL_CHOICES = (AUTO, *MODELS)
-# The smallest image side each network can take: the small CNN pools twice before its last
-# 3×3 convolution, so anything under 4×4 pools away to nothing.
-MIN_IMAGE_SIZE = {"small-cnn": 4, "small-cnn-wide": 4, "resnet18": 1}
 
 
 class ImageTooSmallError(SettingsError):
@@ -69,7 +61,7 @@ def check_fits(name: str, in_channels: int, image_size: int, fix: str | None = N
         name = default_model(in_channels, image_size)
     if name not in MODELS:
         raise UnknownModelError(f"unknown model {name!r}: choose one of {', '.join(MODEL_CHOICES)}")
-    smallest = MIN_IMAGE_SIZE.get(name, 1)
+    smallest = MODELS.entry(name).facts.get("min_image_size", 1)
     if image_size < smallest:
         raise ImageTooSmallError(
             f"images of {image_size}×{image_size} pixels are too small for the {name} model (it needs at least "

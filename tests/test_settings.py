@@ -5,6 +5,7 @@ from dataclasses import fields
 
 import pytest
 
+from app.engine.choices import validated
 from app.errors import AQPLError, SettingsError
 from app.engine.methods import METHODS
 from app.engine.settings import Settings, defaults_for, load_defaults
@@ -36,7 +37,7 @@ def test_the_gui_defaults_differ_only_where_the_toml_says():
                                          ("strategy", "entropy"), ("oracle_recipe", "human")])
 def test_an_unknown_name_is_one_line_naming_the_choices(name, value):
     with pytest.raises(SettingsError) as caught:
-        Settings.from_dict({**Settings().to_dict(), name: value}).validate()  # as from a project's settings.toml
+        validated(Settings.from_dict({**Settings().to_dict(), name: value}))  # as from a project's settings.toml
     message = str(caught.value)
     assert "\n" not in message and repr(value) in message and "choose one of" in message
 
@@ -58,7 +59,7 @@ def test_validation_and_the_command_line_read_the_registries():
         return torch.arange(b), torch.zeros(len(probs))
 
     try:
-        assert Settings(strategy="test-first").validate().strategy == "test-first"
+        assert validated(Settings(strategy="test-first")).strategy == "test-first"
         assert select("test-first", __import__("torch").rand(5, 3), 2)[0].tolist() == [0, 1]
         choices = {a.dest: a.choices for a in build_parser()._actions if a.choices}
         assert "test-first" in choices["strategy"]

@@ -16,8 +16,8 @@ from app.errors import SettingsError
 from app.engine.events import Callbacks
 from app.engine.oracle import NoisyOracle, PerceptualOracle, ReplayOracle, make_simulated_oracle
 from app.engine.oracle.paced import PacedExpert
-from app.engine.report import METHOD_TITLES, text_table, write_reports
-from app.engine.methods import PAPER_METHODS
+from app.engine.report import text_table, write_reports
+from app.engine.methods import METHODS, PAPER_METHODS
 from app.engine.settings import Settings, defaults_for
 from app.engine.project import Project
 from app.engine.project.project import missing_folders, remove_empty_folders
@@ -27,6 +27,7 @@ from app.cli import ddp
 from app.cli.options import setting_overrides
 from app.cli.report import describe_os_error
 from app.engine.atomic import replace_atomically
+from app.engine.choices import validated
 
 DEFAULT_OUT = "runs/latest"
 EXPORTS = ("levels.csv", "model.pt2")  # what a finished run's export must hold (the summary copies them)
@@ -280,7 +281,7 @@ def run_headless(args) -> int:
     if args.project and (len(methods) > 1 or len(seeds) > 1):
         raise SettingsError("--project holds a single run: give one --method and one seed (--seeds 0)")
     for seed in seeds:
-        replace(base, method=methods[0], seed=seed).validate()
+        validated(replace(base, method=methods[0], seed=seed))
     check_fits(base.model, dataset.in_channels, dataset.image_size, fix=too_small_fix(dataset))
 
     device, warning = pick_device(base.device)
@@ -308,7 +309,7 @@ def run_headless(args) -> int:
 
     load = lambda: None if args.no_suite else load_suite_for(dataset, args.quiet)
     suite = group.main_first(load) if group is not None else load()  # rank 0 fills the cache, the others read it
-    needs_oracle = any(m.startswith("aqpl-") for m in methods)
+    needs_oracle = any(METHODS.entry(m).uses_queries for m in methods)
     if args.answers and not needs_oracle:
         say(f"warning: --answers {args.answers} is not read: no method of this run asks queries")
     oracle = make_oracle(args, dataset, base, device, args.quiet) if needs_oracle and main_rank else None
@@ -356,7 +357,7 @@ def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int
     name = f"{method}-seed{seed}"
     project_path = Path(args.project) if args.project else out / "runs" / name
     result, trainer = (runner or run_one)(settings, dataset, run_oracle, suite, project_path,
-                                          f"{METHOD_TITLES.get(method, method)} seed {seed}", args.quiet, make_bar,
+                                          f"{METHODS.title(method)} seed {seed}", args.quiet, make_bar,
                                           onnx=getattr(args, "onnx", False), pace=getattr(args, "oracle_pace", None))
     if not copy_exports:
         return result  # a distributed run's other ranks: rank 0 copies the exports
@@ -369,7 +370,7 @@ def run_job(args, base: Settings, dataset, oracle, suite, method: str, seed: int
 
 def summary_line(method: str, seed: int, result) -> str:
     return (
-        f"{METHOD_TITLES.get(method, method)} seed {seed}: clean {result.clean:.2f}, "
+        f"{METHODS.title(method)} seed {seed}: clean {result.clean:.2f}, "
         f"gaussian {_fmt(result.gaussian)}, all {_fmt(result.all)}, "
         f"queries {result.queries_used}/{result.budget}, {result.seconds:.0f} s"
     )

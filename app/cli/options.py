@@ -2,15 +2,12 @@
 
 import argparse
 
-from app.engine.augment import AUGMENTATIONS
+from app.engine.choices import CHOICES
 from app.engine.data import DATASETS
 from app.errors import SettingsError
-from app.engine.methods import METHODS
-from app.engine.oracle.recipes import RECIPES
-from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS
-from app.engine.settings import CEILINGS, DEVICES, MODES, PRECISIONS, load_defaults
-from app.engine.strategies import STRATEGIES
-from models import MODEL_CHOICES
+from app.engine.settings import load_defaults
+
+DEFAULTS = load_defaults("gray")  # help texts quote the one source of defaults (resources/defaults.toml)
 
 
 def _floats(text: str) -> list[float]:
@@ -47,12 +44,14 @@ NUMBER_OPTIONS = (
     ("--cat-smoothing", float, "CAT: label smoothing c per unit of level (default: 0.5 / ε_max)"),
     ("--annotator-noise", float, "probability an oracle answer is off by one grid step"),
     ("--eval-every", int, "epochs between live evaluations (0: only at the end)"),
-    ("--oracle-tau", float, "perceptual expert: similarity threshold τ (default fitted: 0.9227)"),
-    ("--oracle-blur", float, "perceptual expert: blur of the eye in pixels (default 1)"),
+    ("--oracle-tau", float, f"perceptual expert: similarity threshold τ (default fitted: {DEFAULTS['oracle_tau']:g})"),
+    ("--oracle-blur", float, f"perceptual expert: blur of the eye in pixels (default {DEFAULTS['oracle_blur']:g})"),
     ("--reference-epochs", int, "noise-reference expert: epochs of the reference model"),
-    ("--augment-severity", int, "AugMix: severity of its operations, 1–10 (default 3)"),
-    ("--level-scale", float, "relative levels: AQPL trains at α × the expert's level (default 1: the answer itself)"),
-    ("--random-share", float, "share of each round's picks drawn at random instead of by the strategy (default 0)"),
+    ("--augment-severity", int, f"AugMix: severity of its operations, 1–10 (default {DEFAULTS['augment_severity']})"),
+    ("--level-scale", float, f"relative levels: AQPL trains at α × the expert's level (default {DEFAULTS['level_scale']:g}; "
+                             "1 trains at the answer itself)"),
+    ("--random-share", float, "share of each round's picks drawn at random instead of by the strategy "
+                              f"(default {DEFAULTS['random_share']:g})"),
     ("--soft-ramp", float, "AQPL-soft: the target is uniform this far (in σ) above the example's conform level"),
 )
 
@@ -96,34 +95,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Options without a default here take theirs from resources/defaults.toml (per data family).
     data = p.add_argument_group("data and model")
-    default_dataset = load_defaults("gray")["dataset"]
+    default_dataset = DEFAULTS["dataset"]
     data.add_argument("--dataset", choices=DATASETS, default=default_dataset, help=f"training data (default: {default_dataset})")
     data.add_argument("--data-dir", help="folder of the dataset (and of released -C suites)")
     data.add_argument("--image-size", type=int, help="imagefolder: resize all images to N×N")
-    data.add_argument("--model", choices=MODEL_CHOICES, help="architecture (auto: small CNN for small grayscale images, else ResNet-18)")
-    data.add_argument("--device", choices=DEVICES, help="where to train (auto: a GPU if there is one)")
-    data.add_argument("--precision", choices=PRECISIONS, help="training steps: auto (bf16 autocast on CUDA, fp32 on the CPU), bf16, fp32")
+    data.add_argument("--model", choices=CHOICES["model"], help="architecture (auto: small CNN for small grayscale images, else ResNet-18)")
+    data.add_argument("--device", choices=CHOICES["device"], help="where to train (auto: a GPU if there is one)")
+    data.add_argument("--precision", choices=CHOICES["precision"], help="training steps: auto (bf16 autocast on CUDA, fp32 on the CPU), bf16, fp32")
 
     method = p.add_argument_group("method")
-    method.add_argument("--method", choices=(*METHODS, "all"), help="level policy, or `all` for the paper's five (default: all)")
+    method.add_argument("--method", choices=(*CHOICES["method"], "all"), help="level policy, or `all` for the paper's five (default: all)")
     method.add_argument("--preset", choices=("gui",),
                         help="start from the settings a new GUI session starts with (then the options given override them)")
-    method.add_argument("--augment", choices=tuple(AUGMENTATIONS),
-                        help="augment every training image (torchvision v2, per example, before the noise): none, augmix, trivialaugment")
-    method.add_argument("--unanswered-ceiling", choices=CEILINGS,
+    method.add_argument("--augment", choices=CHOICES["augment"],
+                        help="augment every training image (torchvision v2, per example, before the noise): "
+                             + ", ".join(CHOICES["augment"]))
+    method.add_argument("--unanswered-ceiling", choices=CHOICES["unanswered_ceiling"],
                         help="AQPL-CAT: unanswered examples rise to ε_max (the paper) or to the answers' 90th percentile")
-    method.add_argument("--sigma-statistic", help="AQPL-σ: one σ from the answers: mean (default) or a quantile, e.g. q0.75")
-    method.add_argument("--strategy", choices=STRATEGIES, help="how a round picks its queries (default: conformity)")
-    method.add_argument("--mode", choices=MODES, help="synchronous: training waits for each round's answers; continuous: it goes on")
+    method.add_argument("--sigma-statistic", help="AQPL-σ: one σ from the answers: mean or a quantile, e.g. q0.75 "
+                        f"(default {DEFAULTS['sigma_statistic']})")
+    method.add_argument("--strategy", choices=CHOICES["strategy"],
+                        help=f"how a round picks its queries (default: {DEFAULTS['strategy']})")
+    method.add_argument("--mode", choices=CHOICES["mode"], help="synchronous: training waits for each round's answers; continuous: it goes on")
     for flag, kind, text in NUMBER_OPTIONS:
         method.add_argument(flag, type=kind, help=text)
-    method.add_argument("--propagate", choices=PROPAGATIONS,
-                        help="after each round predict levels of unanswered examples: per class or from the learner's nearest neighbours (default none: the paper)")
-    method.add_argument("--propagate-as", choices=PROPAGATE_AS,
-                        help="AQPL-CAT: a propagated level is the example's ceiling, CAT adapting below it (default), or its level, like an answer")
+    method.add_argument("--propagate", choices=CHOICES["propagate"],
+                        help="after each round predict levels of unanswered examples: per class or from the learner's "
+                             f"nearest neighbours (default {DEFAULTS['propagate']}; none is the paper)")
+    method.add_argument("--propagate-as", choices=CHOICES["propagate_as"],
+                        help="AQPL-CAT: a propagated level is the example's ceiling, CAT adapting below it, or its level, "
+                             f"like an answer (default {DEFAULTS['propagate_as']})")
     method.add_argument("--idle-finish-s", type=float, help="continuous mode with an expert (GUI): idle seconds that start the final epochs")
-    method.add_argument("--oracle-recipe", choices=RECIPES,
-                        help="simulated expert: 'perceptual' (calibrated on hand-given answers, default) or 'noise-reference' (the first recipe)")
+    method.add_argument("--oracle-recipe", choices=CHOICES["oracle_recipe"],
+                        help="simulated expert: " + " or ".join(map(CHOICES["oracle_recipe"].label, CHOICES["oracle_recipe"]))
+                             + f" (default {DEFAULTS['oracle_recipe']})")
     method.add_argument("--no-suite", action="store_true", help="skip the corruption suite (All is reported as missing)")
     method.add_argument("--onnx", action="store_true",
                         help="also export each run's model as ONNX (export/model.onnx; about 5 s a run, more than an epoch of the small CNN)")

@@ -8,6 +8,7 @@ writes results.json / results.md in the serial order, so the files do not depend
 """
 
 import os
+from dataclasses import replace
 import queue as queue_module
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -82,7 +83,7 @@ def _work(args, base, method: str, seed: int):
     dataset = load_dataset(args.dataset, args.data_dir, args.image_size)
     suite = None if args.no_suite else headless.load_suite_for(dataset, quiet=True)  # cached by the parent
     oracle = None
-    if method.startswith("aqpl-"):
+    if replace(base, method=method).uses_queries:
         oracle = headless.make_oracle(args, dataset, base, pick_device(base.device)[0], quiet=True)
     return headless.run_job(args, base, dataset, oracle, suite, method, seed, make_bar=QueueBar)
 

@@ -13,11 +13,10 @@ result therefore also gives *All without the imitated corruptions* (`all_unimita
 same subset for every run, augmented or not.
 """
 
-from typing import Callable
-
 import torch
 
 from app.engine.seeds import derive_seed
+from app.registry import Registry
 
 # Suite corruptions that an augmentation's own operations resemble (docs/method.md, "Augmentation").
 IMITATED = ("rotate", "shear", "translate", "brightness", "contrast")
@@ -35,8 +34,13 @@ def _trivial():
     return v2.TrivialAugmentWide()
 
 
-# name → factory of a per-image transform on uint8 (C, H, W); "none" is no augmentation
-AUGMENTATIONS: dict[str, Callable | None] = {"none": None, "augmix": _augmix, "trivialaugment": _trivial}
+# The registry of augmentations: name → factory of a per-image transform on uint8 (C, H, W)
+# ("none": no augmentation).
+AUGMENTATIONS = Registry("augment")
+AUGMENTATIONS.register("none", None, title="None")
+AUGMENTATIONS.register("augmix", _augmix, title="AugMix", label="AugMix (mixes rotations, shears, contrast …; slower)")
+AUGMENTATIONS.register("trivialaugment", _trivial, title="TrivialAugment",
+                       label="TrivialAugment (one random operation per image)")
 
 
 class Augmenter:

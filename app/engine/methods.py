@@ -9,14 +9,13 @@ height; 1 is the paper).
 """
 
 from functools import partial
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from app.engine.levels import LevelTable, Source
 from app.engine.perturb import perturb
-from app.engine.settings import Settings
+from app.registry import Registry
 
 
 class LevelPolicy:
@@ -24,7 +23,7 @@ class LevelPolicy:
 
     uses_queries = False
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings):
         self.settings = settings
 
     def training_level(self, answer: float | torch.Tensor):
@@ -67,7 +66,7 @@ class GNTPolicy(LevelPolicy):
     """Gaussian noise training (Rusak et al.): a share p_clean of each batch stays clean, the
     rest gets the example's level — σ for all, or the expert's answer under AQPL-GNT."""
 
-    def __init__(self, settings: Settings, uses_queries: bool = False):
+    def __init__(self, settings, uses_queries: bool = False):
         super().__init__(settings)
         self.uses_queries = uses_queries
 
@@ -93,7 +92,7 @@ class CATPolicy(LevelPolicy):
     correctly; clip to the example's cap (ε_max, or the expert's answer under AQPL-CAT).
     Labels are smoothed with the level: ỹ = (1 − cε)·onehot(y) + cε/K."""
 
-    def __init__(self, settings: Settings, uses_queries: bool = False):
+    def __init__(self, settings, uses_queries: bool = False):
         super().__init__(settings)
         self.uses_queries = uses_queries
 
@@ -161,7 +160,7 @@ class SigmaPolicy(GNTPolicy):
     (their mean, or a quantile: `sigma_statistic`), times α. The cheapest use of an expert: the
     answers buy one number. Before the first answer, GNT's σ."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings):
         super().__init__(settings, uses_queries=True)
 
     def expert_cap(self, level: float) -> float | None:
@@ -182,7 +181,7 @@ class SoftTargetPolicy(GNTPolicy):
     The expert has said the class is no longer visible there; the model should not be sure.
     The table's level holds ε*_i (what the queries show and scoring uses); training uses σ."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings):
         super().__init__(settings, uses_queries=True)
 
     def new_table(self, size: int) -> LevelTable:
@@ -228,19 +227,28 @@ def answer_statistic(answers: torch.Tensor, statistic: str) -> float | None:
     return float(torch.quantile(answers.float(), float(statistic[1:])))
 
 
-# The registry of methods: name → policy factory. The command line's choices, the GUI's combo
-# box, `Settings.validate()` (in this order) read it; `--method all` runs the paper's five.
-METHODS: dict[str, Callable[[Settings], LevelPolicy]] = {
-    "standard": LevelPolicy,
-    "gnt": GNTPolicy,
-    "cat": CATPolicy,
-    "aqpl-gnt": partial(GNTPolicy, uses_queries=True),
-    "aqpl-cat": partial(CATPolicy, uses_queries=True),
-    "aqpl-sigma": SigmaPolicy,
-    "aqpl-soft": SoftTargetPolicy,
-}
-PAPER_METHODS = ("standard", "gnt", "cat", "aqpl-gnt", "aqpl-cat")
+# The registry of methods: name → policy factory(settings), with its facts: `title` (tables),
+# `label` (the GUI's list), `uses_queries`, `family` ("gnt": reads GNT's σ and p_clean; "cat":
+# CAT's η, ε_max and smoothing), `paper` (one of the paper's five, run by `--method all`) and
+# `reads` (settings only this method reads). The command line's choices, the GUI's list and
+# validation read it, in this order.
+METHODS = Registry("method")
+METHODS.register("standard", LevelPolicy, title="Standard", label="Standard (clean training, no queries)",
+                 uses_queries=False, family=None, paper=True)
+METHODS.register("gnt", GNTPolicy, title="GNT", label="GNT (no queries)", uses_queries=False, family="gnt", paper=True)
+METHODS.register("cat", CATPolicy, title="CAT", label="CAT (no queries)", uses_queries=False, family="cat", paper=True)
+METHODS.register("aqpl-gnt", partial(GNTPolicy, uses_queries=True), title="AQPL-GNT",
+                 label="AQPL-GNT (recommended: noise at each image's answered or spread level)",
+                 uses_queries=True, family="gnt", paper=True)
+METHODS.register("aqpl-cat", partial(CATPolicy, uses_queries=True), title="AQPL-CAT", uses_queries=True, family="cat",
+                 paper=True)
+METHODS.register("aqpl-sigma", SigmaPolicy, title="AQPL-σ", label="AQPL-σ (one noise level for all, set by your answers)",
+                 uses_queries=True, family="gnt", paper=False, reads=("sigma_statistic",))
+METHODS.register("aqpl-soft", SoftTargetPolicy, title="AQPL-soft",
+                 label="AQPL-soft (strong noise; unsure where you no longer recognise the image)",
+                 uses_queries=True, family="gnt", paper=False, reads=("soft_ramp",))
+PAPER_METHODS = METHODS.where(paper=True)
 
 
-def make_policy(settings: Settings) -> LevelPolicy:
-    return METHODS[settings.method](settings)  # Settings.validate() rejects unknown names first
+def make_policy(settings) -> LevelPolicy:
+    return METHODS[settings.method](settings)  # validation rejects unknown names first

@@ -20,7 +20,8 @@ for propagation specified, or with `propagate_as = "level"` as the level itself,
 import torch
 from torch import nn
 
-PROPAGATIONS = ("none", "class", "neighbours")
+from app.registry import Registry
+
 # What AQPL-CAT makes of a prediction: the example's ceiling, below which CAT keeps adapting (the
 # default), or its level (and ceiling), as if the expert had answered it. AQPL-GNT always trains at it.
 PROPAGATE_AS = ("ceiling", "level")
@@ -60,16 +61,33 @@ def by_neighbours(features: torch.Tensor, answered: torch.Tensor, answers: torch
     return snap(predicted, grid)
 
 
+def _by_class(*, labels, answered, answers, num_classes, **_):
+    return by_class(labels, answered, answers, num_classes)
+
+
+def _by_neighbours(*, features, answered, answers, grid, **_):
+    return by_neighbours(features, answered, answers, grid)
+
+
+# The registry of propagations: name → predictor(labels=, features=, answered=, answers=,
+# num_classes=, grid=) → (N,) levels (None for "none"); `needs_features`: the learner's
+# penultimate-layer features of every example (captured in pool scoring).
+PROPAGATIONS = Registry("propagate")
+PROPAGATIONS.register("none", None, label="No: unanswered examples keep the method's level (the paper)",
+                      needs_features=False)
+PROPAGATIONS.register("class", _by_class, label="To the whole class: the median answer of its class", needs_features=False)
+PROPAGATIONS.register("neighbours", _by_neighbours, needs_features=True,
+                      label=f"To similar images: each unanswered example gets its {NEIGHBOURS} nearest answers' mean")
+
+
 def predict(method: str, *, labels: torch.Tensor, features: torch.Tensor | None, answered: torch.Tensor,
             answers: torch.Tensor, num_classes: int, grid: list[float]) -> torch.Tensor | None:
     """Predicted levels for every example (None when there is nothing to propagate)."""
-    if method == "none" or len(answered) == 0:
+    predictor = PROPAGATIONS[method]  # validation rejects unknown names first
+    if predictor is None or len(answered) == 0:
         return None
-    if method == "class":
-        return by_class(labels, answered, answers, num_classes)
-    if method == "neighbours":
-        return by_neighbours(features, answered, answers, grid)
-    raise ValueError(method)  # Settings.validate() rejects unknown names first
+    return predictor(labels=labels, features=features, answered=answered, answers=answers, num_classes=num_classes,
+                     grid=grid)
 
 
 class PenultimateFeatures:

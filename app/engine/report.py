@@ -9,11 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from app.engine.atomic import replace_atomically, write_text_atomically
+from app.engine.methods import METHODS
 from app.engine.trainer import RunResult
 
 ROWS = ("clean", "gaussian", "all", "conform")
-METHOD_TITLES = {"standard": "Standard", "gnt": "GNT", "cat": "CAT", "aqpl-gnt": "AQPL-GNT", "aqpl-cat": "AQPL-CAT",
-                 "aqpl-sigma": "AQPL-σ", "aqpl-soft": "AQPL-soft"}
 
 
 def _mean_std(values: list[float | None]) -> tuple[float, float] | None:
@@ -70,7 +69,7 @@ def spread_note(summary: dict) -> str:
 
 
 def table_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
-    header = [""] + [METHOD_TITLES.get(m, m) for m in summary]
+    header = [""] + [METHODS.title(m) for m in summary]
     rows = [[row.capitalize() if row != "all" else "All"] + [_cell(summary[m][row]) for m in summary] for row in ROWS]
     return header, rows
 
@@ -98,7 +97,7 @@ def plot_curves(summary: dict, path: Path, title: str) -> Path:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for method, entry in summary.items():
-        ax.plot(entry["curve_levels"], entry["curve_accuracy"], marker="o", markersize=3, label=METHOD_TITLES.get(method, method))
+        ax.plot(entry["curve_levels"], entry["curve_accuracy"], marker="o", markersize=3, label=METHODS.title(method))
     ax.set_xlabel("Gaussian noise σ")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
@@ -129,7 +128,7 @@ def write_reports(results: dict[str, list[RunResult]], out: Path, settings: dict
         "",
         markdown_table(summary),
         "",
-        "Queries used per seed: " + "; ".join(f"{METHOD_TITLES.get(m, m)} {s['queries_used']}" for m, s in summary.items()),
+        "Queries used per seed: " + "; ".join(f"{METHODS.title(m)} {s['queries_used']}" for m, s in summary.items()),
         "",
         "![robustness curves](curves.png)",
         "",

@@ -2,9 +2,10 @@
 
 The defaults have one source, resources/defaults.toml: the dataclass's own defaults are its
 `[common]` + `[gray]` tables (read once at import), `defaults_for(family)` picks the family's
-table, and the GUI adds `[gui]`. The names a setting may take (methods, strategies, models)
-come from their registries (app/engine/methods.py, app/engine/strategies.py, models/registry.py,
-app/engine/oracle/recipes.py).
+table, and the GUI adds `[gui]`. `Settings.validate()` checks types and ranges; the names a
+setting may take (methods, strategies, models, ...) are checked against their registries in
+app/engine/choices.py, which `validated()` there runs after it. What a method reads comes from
+its entry in the method registry (app/engine/methods.py).
 """
 
 import math
@@ -12,6 +13,7 @@ import tomllib
 import types
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from app.engine.methods import METHODS
 from app.errors import SettingsError
 
 MODES = ("synchronous", "continuous")
@@ -22,9 +24,12 @@ PRECISIONS = ("auto", "bf16", "fp32")  # app/engine/accel.py
 SEED_RANGE = (-(2**31), 2**32 - 1)
 MAX_EPOCHS = 100_000  # beyond, the round schedule alone would exhaust memory (found by the fuzzer)
 CEILINGS = ("eps-max", "answers")  # AQPL-CAT: what bounds an unanswered example's level
-# methods that read GNT's σ and p_clean, and CAT's η, ε_max and smoothing
-GNT_FAMILY = ("gnt", "aqpl-gnt", "aqpl-sigma", "aqpl-soft")
-CAT_FAMILY = ("cat", "aqpl-cat")
+# what only the methods that ask queries read, and what each family reads (METHODS: `family`)
+QUERY_SETTINGS = {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every", "annotator_noise",
+                  "pool_subset", "reference_model", "reference_epochs", "oracle_recipe", "oracle_tau", "oracle_blur",
+                  "propagate", "propagate_as", "idle_finish_s", "level_scale", "random_share"}
+FAMILY_SETTINGS = {"gnt": {"gnt_sigma", "gnt_p_clean"},
+                   "cat": {"cat_eta", "cat_eps_max", "cat_smoothing", "propagate_as", "unanswered_ceiling"}}
 FAMILIES = ("gray", "colour")
 
 
@@ -96,25 +101,22 @@ class Settings:
     # -- derived values -------------------------------------------------------------
     @property
     def uses_queries(self) -> bool:
-        return self.method.startswith("aqpl-")
+        entry = METHODS.entry(self.method)
+        return bool(entry and entry.uses_queries)
 
     def inert(self) -> set[str]:
         """Settings this method never reads: a finished Standard run is still the same run
         whatever the query budget or GNT's σ say (a re-run may reuse it)."""
+        entry = METHODS.entry(self.method)
         names = set()
         if not self.uses_queries:
-            names |= {"strategy", "mode", "budget", "queries_per_round", "warmup_epochs", "round_every",
-                      "annotator_noise", "pool_subset", "reference_model", "reference_epochs",
-                      "oracle_recipe", "oracle_tau", "oracle_blur", "propagate", "propagate_as", "idle_finish_s",
-                      "level_scale", "random_share"}
-        if self.method not in GNT_FAMILY:
-            names |= {"gnt_sigma", "gnt_p_clean"}
-        if self.method not in CAT_FAMILY:
-            names |= {"cat_eta", "cat_eps_max", "cat_smoothing", "propagate_as", "unanswered_ceiling"}
-        if self.method != "aqpl-sigma":
-            names.add("sigma_statistic")
-        if self.method != "aqpl-soft":
-            names.add("soft_ramp")
+            names |= QUERY_SETTINGS
+        for family, read in FAMILY_SETTINGS.items():
+            if entry is None or entry.family != family:
+                names |= read
+        for name in METHODS:  # settings that only one method reads
+            if name != self.method:
+                names |= set(METHODS.entry(name).facts.get("reads", ()))
         if self.propagate == "none":
             names.add("propagate_as")
         if self.augment != "augmix":
@@ -171,25 +173,6 @@ class Settings:
     # -- validation -----------------------------------------------------------------
     def validate(self) -> "Settings":
         _check_types(self)
-        from app.engine.augment import AUGMENTATIONS
-        from app.engine.methods import METHODS
-        from app.engine.oracle.recipes import RECIPES
-        from app.engine.propagate import PROPAGATE_AS, PROPAGATIONS
-        from app.engine.strategies import STRATEGIES
-        from models import MODEL_CHOICES
-
-        _choice("method", self.method, METHODS)
-        _choice("strategy", self.strategy, STRATEGIES)
-        _choice("mode", self.mode, MODES)
-        _choice("device", self.device, DEVICES)
-        _choice("model", self.model, MODEL_CHOICES)
-        _choice("reference-model", self.reference_model, MODEL_CHOICES)
-        _choice("oracle-recipe", self.oracle_recipe, RECIPES)
-        _choice("precision", self.precision, PRECISIONS)
-        _choice("propagate", self.propagate, PROPAGATIONS)
-        _choice("propagate-as", self.propagate_as, PROPAGATE_AS)
-        _choice("augment", self.augment, AUGMENTATIONS)
-        _choice("unanswered-ceiling", self.unanswered_ceiling, CEILINGS)
         if not (1 <= self.augment_severity <= 10):
             raise SettingsError(f"augment-severity is {self.augment_severity}: AugMix's severity is a whole number from 1 to 10")
         if self.sigma_statistic != "mean" and not _is_quantile(self.sigma_statistic):
@@ -323,11 +306,6 @@ def _is_quantile(text: str) -> bool:
         return text.startswith("q") and 0.0 <= float(text[1:]) <= 1.0
     except ValueError:
         return False
-
-
-def _choice(name: str, value: str, options) -> None:
-    if value not in options:
-        raise SettingsError(f"unknown {name} {value!r}: choose one of {', '.join(options)}")
 
 
 def defaults_for(family: str, gui: bool = False, **overrides) -> Settings:

@@ -9,24 +9,16 @@ the utilities can be plotted.
 """
 
 import math
-from typing import Callable
 
 import torch
 
+from app.registry import Registry
+
 # The registry of strategies: name → function(probs, b, generator, target_entropy) →
-# (positions, utilities), with 0 < b ≤ pool size. The command line, the GUI and
-# Settings.validate() read the names.
-STRATEGIES: dict[str, Callable] = {}
-
-
-def strategy(name: str):
-    """Register a strategy under `name` (as torchvision's `register_model`)."""
-
-    def register(function):
-        STRATEGIES[name] = function
-        return function
-
-    return register
+# (positions, utilities), with 0 < b ≤ pool size. The command line, the GUI and validation
+# read the names; `@strategy(name)` registers one.
+STRATEGIES = Registry("strategy")
+strategy = STRATEGIES.register
 
 
 def normalised_entropy(probs: torch.Tensor) -> torch.Tensor:

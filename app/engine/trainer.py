@@ -32,6 +32,7 @@ from app.engine.query import QueryBook
 from app.engine.settings import Settings
 from app.engine.propagate import PenultimateFeatures, predict
 from app.engine.strategies import select, target_entropy
+from app.engine.choices import validated
 from models import build
 
 SCORE_BATCH = 1000  # examples whose noise is drawn at once (the draws' order depends on it)
@@ -81,7 +82,7 @@ class Trainer:
     ):
         """`oracle` None means answers come from outside (the expert in the GUI) through
         `submit_*`; `suite` is a loaded corruption suite for the final Gaussian / All scores."""
-        self.settings = settings.validate()
+        self.settings = validated(settings)
         self.dataset = dataset
         self.oracle = oracle
         self.callbacks = callbacks or Callbacks()

@@ -14,6 +14,7 @@ from app.engine.data import Dataset, load_dataset
 from app.errors import SettingsError
 from app.engine.events import Callbacks, Metrics
 from app.engine.settings import Settings, defaults_for, load_defaults
+from app.engine.choices import validated
 
 
 def gui_default(name: str):
@@ -79,7 +80,7 @@ def settings_for(family: str, overrides: dict) -> Settings:
     if values.get("method") == "all":
         raise SettingsError("method 'all' runs five trainings and needs no expert: run it headless (python -m app --simulate-oracle)")
     try:
-        return defaults_for(family, gui=True, **values).validate()
+        return validated(defaults_for(family, gui=True, **values))
     except TypeError as exc:  # an override that is no setting
         raise SettingsError(f"unknown setting in {sorted(values)}: {exc}") from None
 

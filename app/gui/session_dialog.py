@@ -9,42 +9,15 @@ from PySide6.QtWidgets import (
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from app.engine.augment import AUGMENTATIONS
+from app.engine.choices import CHOICES
 from app.engine.data import DATASETS
 from app.errors import AQPLError, SettingsError
-from app.engine.methods import METHODS
-from app.engine.propagate import NEIGHBOURS, PROPAGATIONS
-from app.engine.settings import DEVICES, MODES, load_defaults
-from app.engine.strategies import STRATEGIES
+from app.engine.settings import load_defaults
 from app.gui import theme
 from app.gui.prepare import SessionRequest, default_project_folder, settings_for
-from models import MODEL_CHOICES
+from app.registry import Registry
 from models.registry import AUTO
 
-DATASET_LABELS = {
-    "embedded": "Embedded demo (Fashion-MNIST subset, 6,000 images)",
-    "fashion-mnist": "Fashion-MNIST",
-    "mnist": "MNIST",
-    "cifar10": "CIFAR-10",
-    "tiny-imagenet": "Tiny-ImageNet",
-    "imagefolder": "My own images (a folder with one sub-folder per class)",
-}
-METHOD_LABELS = {
-    "aqpl-gnt": "AQPL-GNT (recommended: noise at each image's answered or spread level)", "aqpl-cat": "AQPL-CAT",
-    "aqpl-sigma": "AQPL-σ (one noise level for all, set by your answers)",
-    "aqpl-soft": "AQPL-soft (strong noise; unsure where you no longer recognise the image)",
-    "cat": "CAT (no queries)", "gnt": "GNT (no queries)", "standard": "Standard (clean training, no queries)",
-}
-AUGMENT_LABELS = {
-    "none": "None", "augmix": "AugMix (mixes rotations, shears, contrast …; slower)",
-    "trivialaugment": "TrivialAugment (one random operation per image)",
-}
-PROPAGATION_LABELS = {
-    "none": "No: unanswered examples keep the method's level (the paper)",
-    "neighbours": f"To similar images: each unanswered example gets its {NEIGHBOURS} nearest answers' mean",
-    "class": "To the whole class: the median answer of its class",
-}
-COLOUR_DATASETS = ("cifar10", "tiny-imagenet")
 FAMILY_FREE = ("dataset", "method", "strategy", "propagate", "mode", "budget", "device", "augment")
 SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
     "epochs": ("Epochs (continuous: the minimum)", 0, 1000),
@@ -59,7 +32,17 @@ SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
 
 def family_guess(dataset: str) -> str:
     """For checking the settings before the data is loaded ('imagefolder' may be either)."""
-    return "colour" if dataset in COLOUR_DATASETS else "gray"
+    entry = DATASETS.entry(dataset)
+    return entry.family if entry else "gray"
+
+
+def grid_placeholder() -> str:
+    """The default candidate levels of both families, as resources/defaults.toml gives them."""
+    shown = {}
+    for family in ("gray", "colour"):
+        grid = load_defaults(family)["grid"]
+        shown[family] = f"{grid[0]:g}, {grid[1]:g}, …, {grid[-1]:g}"
+    return f"default: {shown['gray']} (grayscale) or {shown['colour']} (colour)"
 
 
 def parse_grid(text: str) -> list[float] | None:
@@ -85,7 +68,7 @@ class SessionDialog(QDialog):
         layout = QVBoxLayout(self)
 
         form = QFormLayout()
-        self.dataset = self._combo(DATASETS, initial["dataset"], DATASET_LABELS)
+        self.dataset = self._combo(DATASETS, initial["dataset"])
         self.data_dir = QLineEdit(initial.get("data_dir") or "")
         self.data_dir.setPlaceholderText("found automatically where possible")
         form.addRow("Dataset", self.dataset)
@@ -93,31 +76,31 @@ class SessionDialog(QDialog):
         self.image_size = QSpinBox(minimum=0, maximum=512, value=int(initial.get("image_size") or 0))
         self.image_size.setSpecialValueText("as stored")
         form.addRow("Image size (own images)", self.image_size)
-        self.method = self._combo(METHODS, initial["method"], METHOD_LABELS)
+        self.method = self._combo(CHOICES["method"], initial["method"])
         form.addRow("Method", self.method)
-        self.strategy = self._combo(STRATEGIES, initial["strategy"])
+        self.strategy = self._combo(CHOICES["strategy"], initial["strategy"])
         form.addRow("Sampling strategy", self.strategy)
-        self.propagate = self._combo(PROPAGATIONS, initial["propagate"], PROPAGATION_LABELS)
+        self.propagate = self._combo(CHOICES["propagate"], initial["propagate"])
         self.propagate.setToolTip("What an answer says about the examples nobody answered (beyond the paper; "
                                   "off reproduces it). AQPL methods only.")
         form.addRow("Spread answers", self.propagate)
-        self.augment = self._combo(AUGMENTATIONS, initial["augment"], AUGMENT_LABELS)
+        self.augment = self._combo(CHOICES["augment"], initial["augment"])
         self.augment.setToolTip("Augment every training image before its noise (torchvision v2), with any method")
         form.addRow("Augmentation", self.augment)
         self.budget = QLineEdit(str(initial["budget"]))
         self.budget.setToolTip("Total questions: a count (300) or a share of the training set (5%)")
         form.addRow("Budget", self.budget)
         self.grid = QLineEdit(", ".join(f"{g:g}" for g in initial["grid"]) if initial.get("grid") else "")
-        self.grid.setPlaceholderText("default: 0, 0.1, …, 1 (grayscale) or 0, 0.03, …, 0.3 (colour)")
+        self.grid.setPlaceholderText(grid_placeholder())
         form.addRow("Candidate levels", self.grid)
-        self.mode = self._combo(MODES, initial["mode"], {
+        self.mode = self._combo(CHOICES["mode"], initial["mode"], {
             "continuous": "Continuous: training goes on while you answer, until you finish",
             "synchronous": "Synchronous: training waits for each round (the paper's protocol)",
         })
         form.addRow("Mode", self.mode)
-        self.model = self._combo(MODEL_CHOICES, initial.get("model", AUTO), {AUTO: "auto (by image size and colour)"})
+        self.model = self._combo(CHOICES["model"], initial.get("model", AUTO), {AUTO: "auto (by image size and colour)"})
         form.addRow("Model", self.model)
-        self.device = self._combo(DEVICES, initial["device"], {"auto": "auto (GPU if there is one)"})
+        self.device = self._combo(CHOICES["device"], initial["device"], {"auto": "auto (GPU if there is one)"})
         form.addRow("Device", self.device)
         self.spins = {}
         for name in ("epochs", "queries_per_round"):
@@ -161,9 +144,11 @@ class SessionDialog(QDialog):
 
     # -- fields ---------------------------------------------------------------------------------
     def _combo(self, values, current, labels=None) -> QComboBox:
+        """A registry's names with their labels (or a fixed list's, labelled by `labels`)."""
         box = QComboBox()
         for value in values:
-            box.addItem((labels or {}).get(value, value), value)
+            label = values.entry(value).label if isinstance(values, Registry) else value
+            box.addItem((labels or {}).get(value, label), value)
         index = box.findData(current)
         box.setCurrentIndex(max(index, 0))
         return box

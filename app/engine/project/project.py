@@ -32,6 +32,7 @@ from app.engine.project.recovery import Recovery, ResumeCallbacks, ResumeOracle,
 from app.engine.project.settings_file import read_settings, write_settings
 from app.engine.project.store import ProjectStore
 from app.engine.settings import Settings
+from app.engine.choices import validated
 
 FORMAT = 1
 MARKER = "aqpl-project.json"
@@ -146,7 +147,7 @@ class Project:
     @classmethod
     def create(cls, path, settings: Settings) -> "Project":
         path = Path(path)
-        settings.validate()
+        validated(settings)
         try:
             if path.exists():
                 if (path / MARKER).exists():

@@ -13,6 +13,7 @@ from app.errors import SettingsError
 from app.engine.project.checkpoints import write_atomic
 from app.engine.faults import ProjectError
 from app.engine.settings import Settings
+from app.engine.choices import validated
 
 HEADER = (
     "# AQPL Studio project settings. You may edit values here (e.g. data_dir when the dataset\n"
@@ -83,7 +84,7 @@ def read_settings(path: Path) -> Settings:
         settings = Settings.from_dict(data)
         if isinstance(settings.budget, (int, float)):
             settings.budget = str(settings.budget)
-        settings.validate()
+        validated(settings)
         _check_dataset(settings)
         return settings
     except SettingsError as exc:
