@@ -29,7 +29,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _parse(parser: argparse.ArgumentParser, argv: list[str]):
     try:
         return parser.parse_args(argv), None
-    except SystemExit as exit_:  # argparse has printed usage or help
+    except SettingsError as error:  # a bad option: one line, exit code 2 (as argparse's own)
+        print(f"error: {error}", file=sys.stderr)
+        return None, 2
+    except SystemExit as exit_:  # --help has been printed
         return None, int(exit_.code or 0)
 
 
