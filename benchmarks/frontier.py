@@ -263,7 +263,9 @@ def main(argv=None) -> int:
             f.write(line + "\n")
 
     if not args.plot_only:
-        tasks = [(p, s) for p in chosen for s in seeds if result_of(work, p, s) is None]  # in the order given
+        # seed by seed, the points in the order given: a sweep cut short still holds a whole frontier
+        # (one seed of every point) instead of three seeds of its first points
+        tasks = [(p, s) for s in seeds for p in chosen if result_of(work, p, s) is None]
         log(f"{len(tasks)} runs to do ({len(chosen)} points × {len(seeds)} seeds, the rest reused), {args.jobs} at a time")
         started = time.perf_counter()
         workers = None
