@@ -7,12 +7,16 @@ app/engine/distributed.py for how the ranks stay one run.
 
 import sys
 
+from app.cli.console import BarCallbacks, Console
+from app.cli.runs import run_one_checks
 from app.engine import distributed
-from app.errors import AQPLError, SettingsError
 from app.engine.events import Callbacks, RunStore
+from app.engine.project import Project
+from app.engine.trainer import Trainer
+from app.errors import AQPLError, SettingsError
 
 
-def join(device, args):
+def join(device, args, console: Console):
     """The process group when torchrun started several processes, else None. Ranks other
     than 0 stay quiet: one progress display, one table."""
     if not distributed.launched():
@@ -21,31 +25,25 @@ def join(device, args):
         raise SettingsError("--jobs and torchrun do not mix: run a sweep with --jobs, or one run per torchrun")
     group = distributed.join(device)
     if not group.is_main:
-        from app.cli import headless
-
         args.quiet = True
-        headless.say_to(lambda message: None)
+        console.sink = lambda message: None
     return group
 
 
-def run_one_distributed(group, settings, dataset, oracle, suite, project_path, label, quiet, make_bar=None, onnx=False,
-                        pace=None):
-    """run_one (app/cli/headless.py) for a rank: rank 0 opens the project and resumes it, then
+def run_one_distributed(group, settings, dataset, oracle, suite, project_path, label, quiet, console: Console,
+                        make_bar=None, onnx=False, pace=None):
+    """run_one (app/cli/runs.py) for a rank: rank 0 opens the project and resumes it, then
     hands its trainer's state to the others, so a run may resume with another number of processes."""
-    from app.cli.headless import BarCallbacks, run_one_checks, say
-    from app.engine.project import Project
-    from app.engine.trainer import Trainer
-
     project = bar = None
     if group.is_main:
         try:
             project = Project.open_or_create(project_path, settings)
-            finished = run_one_checks(project, project_path, label)
+            finished = run_one_checks(project, project_path, label, console)
             if finished is None:
-                bar = BarCallbacks(label, settings.epochs * -(-len(dataset.train_x) // settings.batch_size), quiet)
+                bar = BarCallbacks(label, settings.total_batches(len(dataset.train_x)), quiet)
                 trainer = project.make_trainer(dataset, oracle=oracle if settings.uses_queries else None, callbacks=bar, suite=suite)
                 if trainer.epoch:
-                    say(f"{label}: resuming {project_path} after epoch {trainer.epoch} on {group.world} processes")
+                    console.say(f"{label}: resuming {project_path} after epoch {trainer.epoch} on {group.world} processes")
             group.broadcast(("finished", finished) if finished is not None else ("train", trainer.state_dict()))
         except AQPLError as error:
             group.broadcast(("error", type(error), str(error)))
@@ -72,9 +70,7 @@ def run_one_distributed(group, settings, dataset, oracle, suite, project_path, l
             raise RuntimeError(f"the {group.world} ranks ended with different states: {agreement}")  # a bug, not user input
         print(f"rank {group.rank}/{group.world}: {agreement[group.rank]}", file=sys.stderr, flush=True)
         if group.is_main:
-            # the export first, the result last: results.json marks the run finished (see run_one)
-            project.export(project_path / "export", trainer, on_warning=lambda m: say(f"warning: {m}"), onnx=onnx)
-            project.save_result(result)
+            project.conclude(result, trainer, on_warning=console.warn, onnx=onnx)
         group.barrier()
         return result, trainer
     finally:

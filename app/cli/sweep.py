@@ -16,6 +16,10 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
+from app.cli.console import Console
+from app.cli.runs import load_suite_for, make_oracle, run_job, summary_line
+from app.engine.data import load_dataset
+from app.engine.device import pick_device
 from app.engine.events import Callbacks
 
 POLL_S = 0.2
@@ -41,17 +45,16 @@ def resolve_jobs(jobs, runs: int) -> tuple[int, int]:
 # -- the worker side -------------------------------------------------------------------------
 _messages = None  # the parent's queue, set by _start_worker
 _parent = None
+_console: Console | None = None  # this worker's messages, sent to the parent
 
 
 def _start_worker(messages, threads: int) -> None:
-    global _messages, _parent
+    global _messages, _parent, _console
     import torch
-
-    from app.cli import headless
 
     _messages, _parent = messages, os.getppid()
     torch.set_num_threads(threads)
-    headless.say_to(lambda text: messages.put(("say", None, text)))
+    _console = Console(sink=lambda text: messages.put(("say", None, text)))
 
 
 class QueueBar(Callbacks):
@@ -76,16 +79,13 @@ class QueueBar(Callbacks):
 
 
 def _work(args, base, method: str, seed: int):
-    from app.cli import headless
-    from app.engine.data import load_dataset
-    from app.engine.device import pick_device
-
     dataset = load_dataset(args.dataset, args.data_dir, args.image_size)
-    suite = None if args.no_suite else headless.load_suite_for(dataset, quiet=True)  # cached by the parent
+    suite = None if args.no_suite else load_suite_for(dataset, True, _console)  # cached by the parent
     oracle = None
     if replace(base, method=method).uses_queries:
-        oracle = headless.make_oracle(args, dataset, base, pick_device(base.device)[0], quiet=True)
-    return headless.run_job(args, base, dataset, oracle, suite, method, seed, make_bar=QueueBar)
+        # the parent said already how much of the training set a recording covers
+        oracle = make_oracle(args, dataset, base, pick_device(base.device)[0], True, _console, note_coverage=False)
+    return run_job(args, base, dataset, oracle, suite, method, seed, _console, make_bar=QueueBar)
 
 
 # -- the parent side -------------------------------------------------------------------------
@@ -117,9 +117,8 @@ class Bars:
             self.end(label)
 
 
-def run_parallel(args, base, runs: list[tuple[str, int]], jobs: int, threads: int) -> dict:
-    from app.cli.headless import say, summary_line
-
+def run_parallel(args, base, runs: list[tuple[str, int]], jobs: int, threads: int, console: Console) -> dict:
+    say = console.say
     context = get_context("spawn")
     messages = context.Queue()
     bars = Bars(args.quiet)

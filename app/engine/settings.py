@@ -164,6 +164,13 @@ class Settings:
         # An untrained model cannot judge conformity: the first round follows at least one epoch.
         return list(range(max(self.warmup_epochs, 1), self.epochs, self.round_every))
 
+    def batches_per_epoch(self, train_size: int) -> int:
+        return math.ceil(train_size / self.batch_size)
+
+    def total_batches(self, train_size: int) -> int:
+        """Optimiser steps of the planned epochs (an expert-paced session may add more)."""
+        return self.epochs * self.batches_per_epoch(train_size)
+
     def per_round(self, train_size: int) -> int:
         rounds = len(self.round_epochs())
         if self.queries_per_round > 0:

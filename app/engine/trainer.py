@@ -95,8 +95,8 @@ class Trainer:
         torch.manual_seed(settings.seed)  # model initialisation
         self.model = build(settings.model, dataset.num_classes, dataset.in_channels, dataset.image_size).to(self.device)
         self.autocast_dtype = accel.autocast_dtype(self.device, settings.precision)
-        self.batches = math.ceil(len(dataset.train_x) / settings.batch_size)
-        self.total_steps = settings.epochs * self.batches
+        self.batches = settings.batches_per_epoch(len(dataset.train_x))
+        self.total_steps = settings.total_batches(len(dataset.train_x))
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=settings.lr, momentum=settings.momentum,
             weight_decay=settings.weight_decay, nesterov=settings.momentum > 0,

@@ -227,7 +227,7 @@ class TrainingWorker(QObject):
             self._emit_model()
         result = trainer.result
         if self.prepared.project is not None and result is not None:
-            self.prepared.project.save_result(result)
+            self.prepared.project.conclude(result, export=False)
         return Outcome(RunState.STOPPED if result is not None and result.stopped_early else RunState.DONE, result)
 
     def _attach_suite(self, trainer) -> None:

@@ -41,6 +41,7 @@ ANSWERS = "answers.sqlite"
 METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 RESULTS = "results.json"
+EXPORT = "export"  # where a finished headless run exports itself
 # Settings that belong to the machine, not the experiment: the caller's value is used.
 MACHINE_SETTINGS = ("device", "precision")
 
@@ -136,6 +137,7 @@ class Project:
         self.marker = marker
         self._lock_key = lock_key
         self.checkpoints_dir = path / CHECKPOINTS
+        self.export_dir = path / EXPORT
         self.store = ProjectStore(
             AnswerStore(path / ANSWERS), MetricsLog(path / METRICS), self.checkpoints_dir
         )
@@ -306,6 +308,16 @@ class Project:
 
     def is_finished(self) -> bool:
         return self.load_result() is not None
+
+    def conclude(self, result, trainer=None, export: bool = True, on_warning=None, onnx: bool = False) -> None:
+        """A finished run: its export first (export/, from `trainer`), the result last.
+        results.json marks the run finished, so a failed export (full disk, unwritable folder)
+        is written again by the next run, never reused. Headless runs (one process or DDP's
+        rank 0) export; the GUI's worker saves the result alone (export=False: the expert
+        exports from the menu, into a folder of their choice)."""
+        if export:
+            self.export(self.export_dir, trainer, on_warning, onnx)
+        self.save_result(result)
 
     def save_result(self, result) -> None:
         data = asdict(result)
