@@ -419,7 +419,7 @@ def test_a_full_disk_during_the_model_export_raises_instead_of_aborting(tiny_dis
 
 def test_results_json_holds_null_for_a_value_that_could_not_be_measured(tmp_path):
     from app.engine.report import write_reports
-    from app.engine.trainer import RunResult
+    from app.engine.result import RunResult
 
     run = RunResult(method="standard", seed=0, clean=50.0, gaussian=None, all=None, per_corruption={},
                     curve_levels=[0.0, 0.5], curve_accuracy=[50.0, float("nan")], queries_used=0, budget=0,

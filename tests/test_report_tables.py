@@ -2,7 +2,7 @@
 of 0.00 would read as measured)."""
 
 from app.engine.report import markdown_table, summarise, text_table
-from app.engine.trainer import RunResult
+from app.engine.result import RunResult
 
 
 def result(seed: int, clean: float) -> RunResult:

@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 
 from app.engine.oracle.base import Oracle
+from app.engine.seeds import derive_seed
 
 _active: "Group | None" = None  # set while a distributed trainer runs: evaluation shards then
 
@@ -132,7 +133,7 @@ class Group:
             _active = None
 
     def epoch_generator(self, seed: int, epoch: int) -> torch.Generator:
-        return torch.Generator().manual_seed(seed * 100_003 + epoch + 1_000_000_007 * (self.rank + 1))
+        return torch.Generator().manual_seed(derive_seed(seed, "rank-epoch", epoch, self.rank))
 
     def shard(self, ids: torch.Tensor) -> torch.Tensor:
         mine = ids[self.rank :: self.world]

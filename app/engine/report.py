@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.engine.atomic import replace_atomically, write_text_atomically
 from app.engine.methods import METHODS
-from app.engine.trainer import RunResult
+from app.engine.result import RunResult
 
 ROWS = ("clean", "gaussian", "all", "conform")
 

@@ -15,7 +15,7 @@ _FORMULAS = {
     "rank-epoch": lambda seed, epoch, rank: seed * 100_003 + epoch + 1_000_000_007 * (rank + 1),
     "scoring": lambda seed, round_: seed * 1_000_003 + 7_727 * (round_ + 1),  # pool scoring noise
     "selection": lambda seed, round_: seed * 7_919 + round_,  # a round's random choices
-    "annotator": lambda seed, example: seed * 1_000_003 + example,  # an oracle's one-step slips
+    "annotator": lambda seed, example: (seed + 7_919) * 1_000_003 + example,  # an oracle's one-step slips
 }
 
 

@@ -12,7 +12,6 @@ import math
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 
 import torch
 
@@ -29,10 +28,12 @@ from app.engine.oracle.base import Oracle, nearest_grid_level
 from app.engine.pacing import ExpertPace, hold_epoch
 from app.engine.perturb import perturb
 from app.engine.query import QueryBook
+from app.engine.result import RunResult
 from app.engine.settings import Settings
 from app.engine.propagate import PenultimateFeatures, predict
 from app.engine.strategies import select, target_entropy
 from app.engine.choices import validated
+from app.engine.seeds import derive_seed
 from models import build
 
 SCORE_BATCH = 1000  # examples whose noise is drawn at once (the draws' order depends on it)
@@ -41,33 +42,6 @@ SCORE_BATCH = 1000  # examples whose noise is drawn at once (the draws' order de
 SCORE_DRAWS = 2
 PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot show more
 REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
-
-
-@dataclass
-class RunResult:
-    method: str
-    seed: int
-    clean: float
-    gaussian: float | None
-    all: float | None
-    per_corruption: dict[str, float]
-    curve_levels: list[float]
-    curve_accuracy: list[float]
-    queries_used: int
-    budget: int
-    epochs_done: int
-    stopped_early: bool
-    seconds: float
-    device: str
-    suite: str | None = None
-    suite_source: str | None = None
-    history: list[dict] = field(default_factory=list)
-    conform: float | None = None
-    # {"clean" | "gaussian" | "conform": {"nll", "ece", "acc90"}} (app/engine/calibration.py)
-    calibration: dict = field(default_factory=dict)
-    all_unimitated: float | None = None  # All without the corruptions an augmentation imitates
-    mean_level: float | None = None  # the mean level the noisy examples trained at (the amount of noise)
-    augment: str = "none"
 
 
 class Trainer:
@@ -226,7 +200,7 @@ class Trainer:
         while self.epoch < self.planned_epochs and not self._stop:
             epoch = self.epoch
             self._holding = self._extend_now()
-            generator = torch.Generator().manual_seed(settings.seed * 100_003 + epoch)
+            generator = torch.Generator().manual_seed(derive_seed(settings.seed, "epoch", epoch))
             order = torch.randperm(len(self.train_x), generator=generator)
             if self.group is not None:
                 generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
@@ -461,7 +435,7 @@ class Trainer:
         self.model.eval()
         probs = []
         levels = self.table.level
-        generator = torch.Generator(self.device).manual_seed(self.settings.seed * 1_000_003 + 7_727 * (self.round + 1))
+        generator = torch.Generator(self.device).manual_seed(derive_seed(self.settings.seed, "scoring", self.round))
         capture = self.settings.propagate == "neighbours" and self.policy.uses_queries
         hook = PenultimateFeatures(self.model)
         for start in range(0, len(pool), SCORE_BATCH):
@@ -490,7 +464,7 @@ class Trainer:
             keep = torch.zeros(len(self.train_x), dtype=torch.bool)
             keep[answerable[answerable < len(self.train_x)]] = True
             pool = pool[keep[pool]]
-        generator = torch.Generator().manual_seed(self.settings.seed * 7_919 + self.round)
+        generator = torch.Generator().manual_seed(derive_seed(self.settings.seed, "selection", self.round))
         if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
             pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
         probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)

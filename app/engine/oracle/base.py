@@ -3,6 +3,7 @@
 import torch
 
 from app.engine.events import Query
+from app.engine.seeds import derive_seed
 
 
 class Oracle:
@@ -31,7 +32,7 @@ class NoisyOracle(Oracle):
         self.inner = inner
         self.name = inner.name
         self.probability = probability
-        self.seed = seed + 7919
+        self.seed = seed
 
     def answerable(self) -> torch.Tensor | None:
         return self.inner.answerable()
@@ -42,7 +43,7 @@ class NoisyOracle(Oracle):
         for query, level in zip(queries, answers):
             # A pure function of (seed, example): a run resumed from a checkpoint gets the same
             # slips as an uninterrupted one, whatever was asked before the interruption.
-            coin, direction = torch.rand(2, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + query.example_id))
+            coin, direction = torch.rand(2, generator=torch.Generator().manual_seed(derive_seed(self.seed, "annotator", query.example_id)))
             if level is not None and coin < self.probability:
                 grid = query.grid
                 level = nearest_grid_level(grid, level)

@@ -324,7 +324,7 @@ class Project:
         ckpt.write_atomic(self.path / RESULTS, (json.dumps(data, indent=1) + "\n").encode(), "save the result")
 
     def load_result(self):
-        from app.engine.trainer import RunResult
+        from app.engine.result import RunResult
 
         path = self.path / RESULTS
         if not path.is_file():
