@@ -207,13 +207,13 @@ def test_an_interrupted_suite_build_leaves_no_partial_file(tmp_path, tiny, monke
     monkeypatch.setattr(loading, "generate_set", interrupted)
     with pytest.raises(KeyboardInterrupt):
         loading.load_suite(small, cache_dir=tmp_path)
-    assert list(tmp_path.rglob("*.partial")) == []
+    assert list(tmp_path.rglob(".*.tmp-*")) == []
     # a build killed outright (SIGKILL) leaves its file: the next build removes it
     folder = next(p for p in tmp_path.rglob("meta.json")).parent
-    (folder / "fog.npy.99999999.partial").write_bytes(b"half")
+    (folder / ".fog.tmp-99999999.npy").write_bytes(b"half")  # a build killed outright
     monkeypatch.setattr(loading, "generate_set", real)
     loading.load_suite(small, cache_dir=tmp_path)
-    assert list(tmp_path.rglob("*.partial")) == []
+    assert list(tmp_path.rglob(".*.tmp-*")) == []
 
 
 def test_a_refused_long_path_leaves_no_empty_folders(tmp_path, capsys, images):

@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 import torch
 
+from app.engine.atomic import replace_atomically
 from app.errors import AQPLError
 
 
@@ -57,9 +58,7 @@ def load_entry(path: Path, key: str):
 
 def atomic_save(obj, path: Path) -> None:
     """torch.save to a temporary file, then rename: a crash never leaves half a file."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    replace_atomically(path, lambda tmp: torch.save(obj, tmp))
 
 
 @contextmanager

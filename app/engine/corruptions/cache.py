@@ -12,12 +12,12 @@ process was killed outright).
 """
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from app.engine.atomic import commit, is_temporary, replace_atomically, temporary_name, write_text_atomically
 from app.engine.cache import cache_dir, fingerprint
 
 # Bump when any corruption's output changes: old cache entries are then never read again.
@@ -39,9 +39,7 @@ class SuiteCache:
         self.folder = make_cache_folder(Path(folder))
         meta_path = self.folder / "meta.json"
         if not meta_path.exists():
-            tmp = meta_path.with_name(f"meta.json.{os.getpid()}")
-            tmp.write_text(json.dumps(meta, indent=1, default=str))
-            tmp.replace(meta_path)
+            write_text_atomically(meta_path, json.dumps(meta, indent=1, default=str))
 
     def path(self, name: str) -> Path:
         return self.folder / f"{name}.npy"
@@ -58,8 +56,8 @@ class SuiteCache:
             return None
 
     def create(self, name: str, shape: tuple) -> np.memmap:
-        tmp = self.folder / f"{name}.npy.{os.getpid()}.partial"
-        return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        # filled in place (a suite is too large to build in memory first), committed whole
+        return np.lib.format.open_memmap(temporary_name(self.path(name)), mode="w+", dtype=np.uint8, shape=shape)
 
     def discard(self, array: np.memmap) -> None:
         """An interrupted build (an error, Ctrl-C, SIGTERM): its temporary file is removed."""
@@ -70,18 +68,16 @@ class SuiteCache:
     def remove_orphans(self) -> None:
         """Temporary files of builds killed outright (SIGKILL, a power cut): call while holding
         the build lock, when no other process can be writing here."""
-        for tmp in self.folder.glob("*.partial"):
-            tmp.unlink(missing_ok=True)
+        for tmp in self.folder.iterdir():
+            if is_temporary(tmp):
+                tmp.unlink(missing_ok=True)
 
     def commit(self, name: str, array: np.memmap) -> torch.Tensor:
         array.flush()
         tmp = Path(array.filename)
         del array
-        os.replace(tmp, self.path(name))
+        commit(tmp, self.path(name))
         return self.load(name)
 
     def save_labels(self, labels: torch.Tensor) -> None:
-        tmp = self.folder / f"labels.npy.{os.getpid()}.partial"
-        with open(tmp, "wb") as f:
-            np.save(f, labels.numpy().astype(np.int64))
-        os.replace(tmp, self.folder / "labels.npy")
+        replace_atomically(self.folder / "labels.npy", lambda tmp: np.save(tmp, labels.numpy().astype(np.int64)))

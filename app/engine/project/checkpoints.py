@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from app.engine.atomic import write_bytes_atomically
 from app.engine.faults import os_error
 
 MAGIC = b"AQPLCKP1"
@@ -40,36 +41,12 @@ def list_checkpoints(folder: Path) -> list[Path]:
     return [path for _, path in sorted(found, reverse=True)]
 
 
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a directory; the rename is still atomic
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, data: bytes, doing: str) -> None:
-    """Temporary file + fsync + rename + directory fsync: after a crash the file is either the
-    old one or the new one, never half of it."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Whole or not at all (app/engine/atomic.py); a failure names the file and the fix."""
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_bytes_atomically(path, data)
     except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise os_error(exc, path, doing) from None
-    fsync_dir(path.parent)
 
 
 def write_checkpoint(folder: Path, epoch: int, payload: dict) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from app.engine.atomic import sync_folder
 from app.engine.cache import fingerprint
 from app.errors import AQPLError
 from app.engine.events import Callbacks, Metrics
@@ -176,7 +177,7 @@ class Project:
             marker = {"format": FORMAT, "app": "aqpl-studio", "app_version": _app_version(), "created": time.time()}
             ckpt.write_atomic(staging / MARKER, (json.dumps(marker, indent=1) + "\n").encode(), "write the project marker")
             os.replace(staging, path)  # also replaces an empty folder
-            ckpt.fsync_dir(parent)
+            sync_folder(parent)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             remove_empty_folders(created)
