@@ -15,3 +15,8 @@ class DatasetError(AQPLError):
 
 class SettingsError(AQPLError):
     """An invalid setting (negative budget, empty grid, unknown name, ...)."""
+
+
+def out_of_memory(batch_size: str = "the batch size") -> str:
+    """The one message for an exhausted memory (the command line names its option)."""
+    return f"out of memory: use a smaller batch size ({batch_size}) or a smaller dataset"

@@ -1,7 +1,6 @@
 """The headless run: every requested method × seed on one dataset, a paper-shaped table,
 results.json / results.md / curves.png, per-example levels and each model as a .pt2 program."""
 
-import os
 from dataclasses import replace
 from functools import partial, wraps
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 from app.cli import ddp
 from app.cli.console import Console
 from app.cli.options import setting_overrides
-from app.cli.report import describe_os_error
+from app.engine.faults import describe_os_error, probe_write
 from app.cli.runs import DEFAULT_OUT, load_suite_for, make_oracle, run_job, summary_line
 from app.cli.sweep import resolve_jobs, run_parallel
 from app.engine.choices import validated
@@ -18,7 +17,7 @@ from app.engine.device import describe, pick_device
 from app.engine.methods import METHODS, PAPER_METHODS
 from app.engine.project.project import missing_folders, remove_empty_folders
 from app.engine.report import text_table, write_reports
-from app.engine.settings import defaults_for
+from app.engine.settings import check_text_path, defaults_for
 from app.errors import SettingsError
 from models.registry import check_fits
 
@@ -36,25 +35,13 @@ def check_arguments(args) -> None:
             check_text_path(option, value)
 
 
-def check_text_path(option: str, value: str) -> None:
-    """Paths end up as text in settings.toml, reports and messages: one with bytes that are not
-    UTF-8 cannot be written there (and torch's file writers abort on them)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
-        raise SettingsError(f"{option} {shown} is not a valid UTF-8 path: rename the folder, or pick another one") from None
-
-
 def make_folder(folder: Path, option: str) -> None:
     """Create the output folder and try a write there: an unwritable --out fails now, not
     after hours of training."""
-    probe = folder / f".write-probe-{os.getpid()}"
     _created_folders.extend(missing_folders(folder))  # removed again, if still empty, when the run is refused
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_write(folder)
     except FileExistsError:
         raise SettingsError(f"{option} {folder} is a file, not a folder: give a folder path (or move the file)") from None
     except OSError as exc:

@@ -8,40 +8,12 @@ about the user's paths and disks, so they get the same one line naming the path 
 """
 
 import contextlib
-import errno
-import os
 import signal
 import sys
 import threading
 
-from app.errors import AQPLError
-
-# errno → what the user can do about it
-_FIXES = {
-    errno.EROFS: "pick a folder on a writable disk",
-    errno.EACCES: "pick a folder you may write to (or fix its permissions)",
-    errno.EPERM: "pick a folder you may write to (or fix its permissions)",
-    errno.ENOSPC: "free some space and run again (finished runs are kept)",
-    errno.EDQUOT: "free some space and run again (finished runs are kept)",
-    errno.ENAMETOOLONG: "use a shorter name (at most 255 bytes per file or folder name)",
-    errno.EEXIST: "a file is in the way: give a folder path, or move the file",
-    errno.ENOTDIR: "a file is in the way: a folder in this path is a file",
-    errno.EISDIR: "a folder is in the way: give a file path",
-    errno.ENOENT: "check that the folder exists",
-    errno.EIO: "the disk reported an error: check the disk",
-}
-
-
-def describe_os_error(error: OSError, with_path: bool = True) -> str:
-    """'PATH: reason: fix' for an OSError."""
-    path = error.filename if error.filename is not None else error.filename2
-    reason = error.strerror or str(error) or type(error).__name__
-    fix = _FIXES.get(error.errno, "check the path and the disk")
-    if path is None or not with_path:
-        return f"{reason}: {fix}"
-    shown = os.fsdecode(path) if isinstance(path, bytes) else str(path)
-    return f"{shown}: {reason}: {fix}"
-
+from app.engine.faults import describe_os_error
+from app.errors import AQPLError, out_of_memory
 
 class Terminated(BaseException):
     """SIGTERM (`kill PID`, a scheduler's time limit) while a command line ran: unwound like
@@ -86,7 +58,7 @@ def run_reporting(body, interrupted: str = "interrupted") -> int:
         print("terminated", file=sys.stderr)
         return 143
     except MemoryError:
-        print("error: out of memory: use a smaller --batch-size or a smaller dataset", file=sys.stderr)
+        print(f"error: {out_of_memory('--batch-size')}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"error: {one_line(describe_os_error(error))}", file=sys.stderr)

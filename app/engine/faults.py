@@ -12,6 +12,33 @@ from app.errors import AQPLError
 SQLITE_MAX_PATH = 512
 
 
+# errno → what the user can do about it
+_FIXES = {
+    errno.EROFS: "pick a folder on a writable disk",
+    errno.EACCES: "pick a folder you may write to (or fix its permissions)",
+    errno.EPERM: "pick a folder you may write to (or fix its permissions)",
+    errno.ENOSPC: "free some space and run again (finished runs are kept)",
+    errno.EDQUOT: "free some space and run again (finished runs are kept)",
+    errno.ENAMETOOLONG: "use a shorter name (at most 255 bytes per file or folder name)",
+    errno.EEXIST: "a file is in the way: give a folder path, or move the file",
+    errno.ENOTDIR: "a file is in the way: a folder in this path is a file",
+    errno.EISDIR: "a folder is in the way: give a file path",
+    errno.ENOENT: "check that the folder exists",
+    errno.EIO: "the disk reported an error: check the disk",
+}
+
+
+def describe_os_error(error: OSError, with_path: bool = True) -> str:
+    """'PATH: reason: fix' for an OSError."""
+    path = error.filename if error.filename is not None else error.filename2
+    reason = error.strerror or str(error) or type(error).__name__
+    fix = _FIXES.get(error.errno, "check the path and the disk")
+    if path is None or not with_path:
+        return f"{reason}: {fix}"
+    shown = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    return f"{shown}: {reason}: {fix}"
+
+
 class ProjectError(AQPLError):
     """A project folder cannot be opened, read or written."""
 
@@ -46,7 +73,7 @@ def os_error(exc: OSError, path: Path, doing: str) -> ProjectError:
             f"project folder {folder} is read-only, could not {doing}: copy the folder to a writable place "
             "(or fix its permissions) and open the copy"
         )
-    return ProjectError(f"could not {doing} in {folder} ({exc.strerror or exc}): check the disk and try again")
+    return ProjectError(f"could not {doing} in {folder}: {describe_os_error(exc, with_path=False)}")
 
 
 def _shortened(path: Path) -> str:
@@ -93,19 +120,25 @@ def sqlite_error(exc: sqlite3.Error, path: Path, doing: str) -> ProjectError:
     return ProjectError(f"could not {doing} in {path} ({exc}): check the disk and try again")
 
 
-def check_writable(folder: Path) -> None:
-    """A real write probe: os.access() says yes to root even on read-only folders, and says
-    nothing about a full disk."""
+def probe_write(folder: Path) -> None:
+    """A real write (synced) in `folder`; OSError if it cannot be written. os.access() says yes
+    to root even on read-only folders, and says nothing about a full disk."""
     probe = folder / f".write-probe-{os.getpid()}"
     try:
         with open(probe, "wb") as f:
             f.write(b"x")
             f.flush()
             os.fsync(f.fileno())
-    except OSError as exc:
-        raise os_error(exc, folder, "write to the project folder") from None
     finally:
         try:
             probe.unlink()
         except OSError:
             pass
+
+
+def check_writable(folder: Path) -> None:
+    """The project folder can be written, or a ProjectError naming the fix."""
+    try:
+        probe_write(folder)
+    except OSError as exc:
+        raise os_error(exc, folder, "write to the project folder") from None

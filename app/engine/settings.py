@@ -9,6 +9,7 @@ its entry in the method registry (app/engine/methods.py).
 """
 
 import math
+import os
 import tomllib
 import types
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -219,7 +220,7 @@ class Settings:
         if self.image_size is not None and self.image_size < 1:
             raise SettingsError(f"image-size is {self.image_size}: give a size in pixels of at least 1, e.g. --image-size 32")
         if self.data_dir is not None:
-            _check_text("data_dir", self.data_dir)
+            check_text_path("data_dir", self.data_dir)
         for name in ("gnt_sigma", "cat_eta", "cat_eps_max", "lr", "momentum", "weight_decay", "cat_smoothing", "idle_finish_s"):
             value = getattr(self, name)
             if value is None:
@@ -298,14 +299,14 @@ def _check_types(settings: Settings) -> None:
             )
 
 
-def _check_text(name: str, value: str) -> None:
-    """Paths are stored as UTF-8 text (settings.toml, reports): a name with undecodable bytes
-    cannot be."""
+def check_text_path(name: str, value: str) -> None:
+    """Paths end up as text in settings.toml, reports and messages: one with bytes that are not
+    UTF-8 cannot be written there (and torch's file writers abort on them)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise SettingsError(f"{name} '{shown}' is not valid UTF-8: rename the folder (or link it under a UTF-8 name)") from None
+        shown = os.fsencode(value).decode("utf-8", "backslashreplace")
+        raise SettingsError(f"{name} {shown} is not a valid UTF-8 path: rename the folder (or link it under a UTF-8 name)") from None
 
 
 def _is_quantile(text: str) -> bool:

@@ -21,7 +21,7 @@ from enum import StrEnum
 import torch
 from PySide6.QtCore import QObject, QThread, Slot
 
-from app.errors import AQPLError
+from app.errors import AQPLError, out_of_memory
 from app.engine.events import Callbacks
 from app.gui.errors import log_exception
 from app.gui.prepare import Cancelled, PreparedSession, SessionRequest, prepare_session
@@ -167,7 +167,7 @@ class TrainingWorker(QObject):
             outcome = Outcome(RunState.FAILED, message=str(exc))
             self.signals.error.emit(str(exc))
         except MemoryError:
-            message = "out of memory: use a smaller batch size or a smaller dataset"
+            message = out_of_memory("Batch size in the session settings")
             outcome = Outcome(RunState.FAILED, message=message)
             self.signals.error.emit(message)
         except Exception as exc:
