@@ -21,8 +21,12 @@ def test_the_dataclass_defaults_are_the_toml_defaults():
     with open(resource_path("defaults.toml"), "rb") as f:
         tables = tomllib.load(f)
     names = {f.name for f in fields(Settings)}
-    for table, values in tables.items():
+    assert set(tables) == {"common", "gray", "colour", "gui", "reference"}
+    for table in ("common", "gray", "colour", "gui"):
+        values = tables[table]
         assert set(values) <= names, f"[{table}] names no setting: {set(values) - names}"
+    # the reference model's recipe (the noise-reference simulated expert) reads exactly these
+    assert set(tables["reference"]) == {"batch_size", "lr", "max_lr", "momentum", "weight_decay"}
     assert names - NOT_IN_TOML == set(tables["common"]) | set(tables["gray"])
     assert set(tables["colour"]) == set(tables["gray"])  # every family sets the same things
 

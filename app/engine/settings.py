@@ -49,6 +49,14 @@ def load_defaults(family: str, gui: bool = False) -> dict:
     return merged
 
 
+def load_table(name: str) -> dict:
+    """Another table of resources/defaults.toml (e.g. `[reference]`, the reference model's recipe)."""
+    from app.resources import resource_path
+
+    with open(resource_path("defaults.toml"), "rb") as f:
+        return dict(tomllib.load(f).get(name, {}))
+
+
 _DEFAULTS = load_defaults("gray")
 
 

@@ -19,6 +19,7 @@ from app.engine.data.dataset import Dataset, to_float
 from app.engine.events import Query
 from app.engine.oracle.base import Oracle, nearest_grid_level
 from app.engine.perturb import perturb, perturb_examples
+from app.engine.settings import load_table
 from models import build
 
 DRAWS = 8
@@ -35,10 +36,12 @@ def train_reference(dataset: Dataset, grid: list[float], model_name: str, epochs
     generator = torch.Generator().manual_seed(ORACLE_SEED)
     torch.manual_seed(ORACLE_SEED)
     model = build(model_name, dataset.num_classes, dataset.in_channels, dataset.image_size).to(device)
-    n, batch = len(dataset.train_x), 128
+    recipe = load_table("reference")  # resources/defaults.toml
+    n, batch = len(dataset.train_x), int(recipe["batch_size"])
     steps = epochs * math.ceil(n / batch)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=max(steps, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"],
+                                weight_decay=recipe["weight_decay"], nesterov=True)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe["max_lr"], total_steps=max(steps, 1))
     levels = torch.tensor(grid)
     train_x = dataset.train_x.to(device)
     train_y = dataset.train_y.to(device)
