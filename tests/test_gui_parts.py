@@ -30,15 +30,15 @@ def test_queue_undo_and_redo_are_unlimited_and_put_examples_back_in_front():
     queue = QueryQueue()
     assert queue.add([query(1), query(2), query(3)]) == 3
     assert queue.add([query(2), query(4)]) == 1  # an example is never queued twice
-    queue.answer(0.3)
-    queue.answer(None)  # skip
-    queue.answer(0.5)
+    queue.give(0.3)
+    queue.give(None)  # skip
+    queue.give(0.5)
     assert queue.current.example_id == 4 and queue.answered_count == 2
     assert [queue.undo().query.example_id for _ in range(3)] == [3, 2, 1]
     assert queue.undo() is None
     assert [q.example_id for q in queue.waiting] == [1, 2, 3, 4]
     assert queue.redo().level == 0.3 and queue.current.example_id == 2
-    queue.answer(0.9)  # a new answer ends the redo history
+    queue.give(0.9)  # a new answer ends the redo history
     assert queue.redo() is None
     assert [(a.query.example_id, a.level) for a in queue.done] == [(1, 0.3), (2, 0.9)]
 

@@ -1,6 +1,15 @@
 """The answer path: how an expert's click (or an oracle's answer) reaches a training batch.
 Read this first.
 
+One answer, from the key press to a training batch, through distinct names:
+
+    1. key 0–9 / a click (GUI thread): QueryPanel.keyPressEvent → answer_index → answer_level
+    2. the sink: Trainer.submit(Answer) — validate, persist, enqueue (below)
+    3. the screen moves on: QueryQueue.give (only after the answer is durable)
+    4. before the next batch (training thread): Trainer.apply → QueryBook.answer, LevelTable.set_expert
+    5. the batch: the level policy reads the example's level from the LevelTable
+    An oracle (simulated, replayed) `answer`s a whole round of queries at once and enters at 2.
+
     QueryPanel (GUI thread) ─┐                      ┌─ validate: is the example waiting for this?
     oracle (training thread) ┼─ sink.submit(msg) ──▶│  (no: AnswerRejected, nothing written)
     recovery (on reopen) ────┘   msg: Answer,       ├─ persist: RunStore → answers.sqlite (durable)

@@ -183,7 +183,7 @@ class QueryPanel(QFrame):
         except AQPLError as exc:
             self.failed.emit(str(exc))
             return False
-        self.queue.answer(level, source, taken)
+        self.queue.give(level, source, taken)
         self._show_current()
         return True
 

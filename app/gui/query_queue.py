@@ -101,7 +101,8 @@ class QueryQueue:
         if not self._running:
             self._shown_at, self._running = self.clock(), True
 
-    def answer(self, level: float | None, source: str = "expert", time_taken_s: float | None = None) -> GivenAnswer:
+    def give(self, level: float | None, source: str = "expert", time_taken_s: float | None = None) -> GivenAnswer:
+        """The expert gives an answer (None: a skip) to the query on screen; the next one shows."""
         if not self.waiting:
             raise IndexError("no query to answer")
         taken = self.elapsed() if time_taken_s is None else time_taken_s
