@@ -3,30 +3,33 @@ query rounds mixed in.
 
 `Trainer.steps()` is a generator that yields after every batch (and while it waits for
 answers), so whoever drives it (the command line, the GUI's worker thread) can pause, stop
-early or cancel between batches. The trainer is the AnswerSink: answers arrive through
-`submit` from any thread and are applied at the next batch (app/engine/answers.py).
+early or cancel between batches. The trainer wires the run from its parts and keeps their
+public surface in one place:
+
+* the answer desk (app/engine/desk.py): answers arrive through `submit` from any thread and are
+  applied at the next batch (app/engine/answers.py).
 """
 
 import copy
 import math
-import queue
-import threading
 import time
 
 import torch
 
 from app.engine.augment import Augmenter
-from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check, state_after
+from app.engine.answers import Message
 from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
+from app.engine.desk import AnswerDesk
 from app.engine.device import describe, pick_device
 from app.engine.evaluate import EVAL_BATCH, accuracy, robustness_curve, scored, suite_scores
-from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query, RunStore
+from app.engine.events import Callbacks, Metrics, Progress, Query, RunStore
 from app.engine.levels import Source
 from app.engine.methods import make_policy
 from app.engine.oracle.base import Oracle, nearest_grid_level
 from app.engine.pacing import ExpertPace, hold_epoch
 from app.engine.perturb import perturb
+from app.engine.position import Position
 from app.engine.query import QueryBook
 from app.engine.result import RunResult
 from app.engine.settings import Settings
@@ -44,7 +47,19 @@ PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot sh
 REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
 
 
+def _part(part: str, name: str) -> property:
+    """An attribute of one of the trainer's parts, read and set through the trainer."""
+    return property(lambda self: getattr(getattr(self, part), name),
+                    lambda self, value: setattr(getattr(self, part), name, value))
+
+
 class Trainer:
+    epoch = _part("position", "epoch")  # epochs completed
+    step = _part("position", "step")
+    round = _part("position", "round")  # query rounds started
+    store = _part("desk", "store")
+    inbox = _part("desk", "inbox")
+
     def __init__(
         self,
         settings: Settings,
@@ -60,7 +75,6 @@ class Trainer:
         self.dataset = dataset
         self.oracle = oracle
         self.callbacks = callbacks or Callbacks()
-        self.store = store or RunStore()
         self.suite = suite
         self.device, device_warning = pick_device(settings.device)
         if device_warning:
@@ -102,15 +116,13 @@ class Trainer:
         self.group = None
         self.train_forward = self.model
 
-        self.epoch = 0  # epochs completed
-        self.step = 0
-        self.round = 0  # query rounds started
+        # The parts: each is given what it works on; they share the run's position.
+        self.position = Position()
+        self.desk = AnswerDesk(self.settings, dataset, self.policy, self.table, self.book, store or RunStore(),
+                               self.callbacks, self.position)
+
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
-        self.inbox: queue.Queue = queue.Queue()  # (sequence, Message), drained before each batch
-        self._answer_lock = threading.Lock()  # submit's check → store → enqueue is one step
-        self._in_flight: dict[int, tuple[ExampleState, int]] = {}  # submitted, not applied: (state, sequence)
-        self._sequence = 0
         self.propagated = 0  # examples the last propagation set
         self._pool_features = None  # (pool ids, clean features) from the last scoring pass
         self._propagation_features = None  # the features the last neighbours propagation used
@@ -121,55 +133,38 @@ class Trainer:
         self._last_progress = 0.0
         self.result: RunResult | None = None
 
-    # -- the answer path (app/engine/answers.py): any thread ------------------------------------
+    # -- the public surface of the parts ------------------------------------------------------------
     def submit(self, message: Message) -> None:
-        """AnswerSink: validate, then store durably, then hand to the training thread. Raises
-        AnswerRejected (nothing is written) or the store's AQPLError (disk full, ...)."""
-        with self._answer_lock:
-            check(message, self._expected_state(message.example_id), self.settings.grid)
-            if isinstance(message, Undo):
-                self.store.record_undo(message.example_id)
-            else:
-                self.store.record_answer(self._record(message))
-            self._enqueue(message)
+        """AnswerSink (any thread): validate, store durably, enqueue (AnswerDesk.submit)."""
+        self.desk.submit(message)
 
     def submit_answer(self, example_id: int, level: float, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        self.submit(Answer(int(example_id), float(level), time_taken_s, source))
+        self.desk.submit_answer(example_id, level, time_taken_s, source)
 
     def submit_skip(self, example_id: int, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        self.submit(Skip(int(example_id), time_taken_s, source))
+        self.desk.submit_skip(example_id, time_taken_s, source)
 
     def submit_undo(self, example_id: int) -> None:
-        self.submit(Undo(int(example_id)))
+        self.desk.submit_undo(example_id)
 
     def hand_back(self, message: Message) -> None:
-        """A message the database already holds (an answer recovered after a crash): to the
-        training thread without validating or storing it again."""
-        with self._answer_lock:
-            self._enqueue(message)
+        """A message the database already holds: enqueued without validating or storing it again."""
+        self.desk.hand_back(message)
 
     def requeue(self, example_id: int) -> None:
-        """Put an example the book does not hold in the queue (recovery: it was asked after the
-        checkpoint the book came from)."""
-        self.book.issue([self._query_for(example_id)])
+        """Put an example the book does not hold in the queue (recovery)."""
+        self.desk.requeue(example_id)
 
-    def _expected_state(self, example: int) -> ExampleState:
-        """The example's state once every message submitted so far is applied."""
-        in_flight = self._in_flight.get(example)
-        return in_flight[0] if in_flight else self.book.state_of(example)[0]
+    def apply(self, message: Message) -> bool:
+        """Training thread: apply a durable message to the book and table; whether a level changed."""
+        return self.desk.apply(message)
 
-    def _enqueue(self, message: Message) -> None:
-        self._sequence += 1
-        self._in_flight[message.example_id] = (state_after(message), self._sequence)
-        self.inbox.put((self._sequence, message))
+    def answers_changed(self) -> None:
+        self.desk.answers_changed()
 
-    def _record(self, message: Answer | Skip) -> AnswerRecord:
-        query = self.book.pending.get(message.example_id)  # None: pending again by an undo in flight
-        return AnswerRecord(
-            example_id=message.example_id, level=getattr(message, "level", None), grid=list(self.settings.grid),
-            noise_seed=self.noise_seed, time_taken_s=message.time_taken_s, wall_time=time.time(),
-            round=query.round if query else self.round, step=self.step, source=message.source,
-        )
+    def drain_inbox(self, timeout: float | None = None) -> None:
+        """Training thread: apply every answer submitted so far (AnswerDesk.drain)."""
+        self.desk.drain(timeout)
 
     def stop_early(self) -> None:
         """Finish after the current batch, keep and evaluate the model."""
@@ -186,7 +181,7 @@ class Trainer:
     @property
     def noise_seed(self) -> int:
         """The seed of the noise pattern the expert is shown (fixed per run seed)."""
-        return self.settings.seed
+        return self.desk.noise_seed
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -206,7 +201,7 @@ class Trainer:
                 generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
             loss_sum, loss_count = torch.zeros((), device=self.device), 0
             for batch in range(self.batches):
-                self._drain_inbox()
+                self.desk.drain()
                 if self.paced:
                     self._observe_expert()
                     if self._holding and self._reason_to_finish():
@@ -244,7 +239,7 @@ class Trainer:
                 yield from self._round()
             self.store.save_checkpoint(self.state_dict())
         self._holding = False
-        self._drain_inbox()  # answers given during the last batch count too
+        self.desk.drain()  # answers given during the last batch count too
         self._finish()
         yield "done"
 
@@ -277,7 +272,7 @@ class Trainer:
         unless the expert is done (then the final phase follows the planned schedule)."""
         if not self.paced or self.finishing or self.epoch - self.extra_epochs != self.hold_epoch:
             return False
-        self._drain_inbox()
+        self.desk.drain()
         self._observe_expert()
         reason = self._reason_to_finish()
         if reason:
@@ -336,7 +331,7 @@ class Trainer:
             return
         waiting_for = {q.example_id for q in issued}
         while waiting_for & set(self.book.pending) and not self._stop:
-            self._drain_inbox(timeout=0.05)
+            self.desk.drain(timeout=0.05)
             self._report("waiting", self.batches, None, 0)
             yield "waiting"
         self.propagate()
@@ -370,7 +365,7 @@ class Trainer:
                     self.submit_skip(query.example_id, source=self.oracle.name)
                 else:
                     self.submit_answer(query.example_id, nearest_grid_level(self.settings.grid, level), source=self.oracle.name)
-            self._drain_inbox()
+            self.desk.drain()
             self.propagate()
         else:
             self.callbacks.on_queries(queries)
@@ -482,56 +477,6 @@ class Trainer:
                 noise_seed=self.noise_seed, grid=list(self.settings.grid),
             ))
         return queries
-
-    def _drain_inbox(self, timeout: float | None = None) -> None:
-        changed = False
-        while True:
-            try:
-                sequence, message = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
-            except queue.Empty:
-                break
-            timeout = None  # wait only for the first message
-            changed |= self.apply(message)
-            with self._answer_lock:  # applied: the book now says what the in-flight entry said
-                if self._in_flight.get(message.example_id, (None, None))[1] == sequence:
-                    del self._in_flight[message.example_id]
-        if changed:
-            self.answers_changed()
-
-    def answers_changed(self) -> None:
-        """The answers as a whole changed (given, undone, recovered): policies whose unanswered
-        levels follow them update the table."""
-        self.policy.on_answers(self.table, torch.tensor(list(self.book.answered.values()), dtype=torch.float32))
-        self.callbacks.on_levels_changed()
-
-    def apply(self, message: Message) -> bool:
-        """Training thread: bring the query book and the level table in line with a durable
-        message (from the inbox, or from recovery). Returns whether a level changed."""
-        example = message.example_id
-        if isinstance(message, Answer):
-            if self.book.answer(example, message.level) is None:
-                self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
-                return False
-            level = self.policy.training_level(message.level)  # α·ε* (relative levels; α = 1: the answer)
-            self.table.set_expert(example, level, self.step, self.policy.expert_cap(level))
-            return True
-        if isinstance(message, Skip):
-            self.book.skip(example)
-            return False  # a skip leaves the level as it is
-        restored_from_skip = example in self.book.skipped
-        if not self.book.undo(example, self._query_for(example)):
-            return False
-        if not restored_from_skip:
-            self.table.undo_expert(example)
-        return True
-
-    def _query_for(self, example: int) -> Query:
-        label = int(self.dataset.train_y[example])
-        return Query(
-            example_id=example, label=label, class_name=self.dataset.classes[label],
-            level=float(self.table.level[example]), round=self.round, utility=0.0,
-            noise_seed=self.noise_seed, grid=list(self.settings.grid),
-        )
 
     # -- evaluation and reporting --------------------------------------------------------------
     def mean_training_level(self) -> float:
