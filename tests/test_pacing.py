@@ -99,7 +99,7 @@ def test_an_idle_expert_ends_the_extension_and_the_schedule_anneals_after_it(sma
     rates = []  # (extending, lr) per batch
     for event in trainer.steps():
         if event == "batch":
-            rates.append((trainer._holding, trainer.optimizer.param_groups[0]["lr"]))
+            rates.append((trainer.pacing.holding, trainer.optimizer.param_groups[0]["lr"]))
         if trainer.extra_epochs == 3 and len(expert.given) == 3:
             now[0] += trainer.settings.idle_finish_s  # the expert walked away
     assert trainer.finishing == "idle" and trainer.extra_epochs == 3

@@ -7,10 +7,10 @@ early or cancel between batches. The trainer wires the run from its parts and ke
 public surface in one place:
 
 * the answer desk (app/engine/desk.py): answers arrive through `submit` from any thread and are
-  applied at the next batch (app/engine/answers.py).
+  applied at the next batch (app/engine/answers.py);
+* the paced session (app/engine/pacing.py): extension epochs while an expert keeps answering.
 """
 
-import copy
 import math
 import time
 
@@ -27,7 +27,7 @@ from app.engine.events import Callbacks, Metrics, Progress, Query, RunStore
 from app.engine.levels import Source
 from app.engine.methods import make_policy
 from app.engine.oracle.base import Oracle, nearest_grid_level
-from app.engine.pacing import ExpertPace, hold_epoch
+from app.engine.pacing import PacedSession
 from app.engine.perturb import perturb
 from app.engine.position import Position
 from app.engine.query import QueryBook
@@ -59,6 +59,10 @@ class Trainer:
     round = _part("position", "round")  # query rounds started
     store = _part("desk", "store")
     inbox = _part("desk", "inbox")
+    paced = _part("pacing", "paced")
+    pace = _part("pacing", "pace")
+    extra_epochs = _part("pacing", "extra_epochs")  # epochs added while the expert answered
+    finishing = _part("pacing", "finishing")  # why the extension ended: "finish", "budget", "idle"
 
     def __init__(
         self,
@@ -96,15 +100,6 @@ class Trainer:
         self.book = QueryBook(settings.budget_count(len(dataset.train_x)) if settings.uses_queries else 0)
         self.rounds = settings.round_epochs()
         self.per_round = settings.per_round(len(dataset.train_x))
-        # Continuous mode with a person answering: the settings' epochs are the minimum and the
-        # expert sets the pace (app/engine/pacing.py). Oracles answer at once: never paced.
-        self.paced = settings.mode == "continuous" and oracle is None and self.policy.uses_queries
-        self.pace = ExpertPace(settings.idle_finish_s)
-        self.hold_epoch = hold_epoch(settings.epochs, settings.warmup_epochs)
-        self.extra_epochs = 0  # epochs added while the expert answered
-        self.finishing: str | None = None  # why the extension ended: "finish", "budget", "idle"
-        self._holding = False  # the learning rate is held (extension epochs)
-        self._hold_state: dict | None = None  # the model at the hold point, while the session is extended
 
         # Data lives on the training device: batches are gathered there without copies.
         self.train_x = dataset.train_x.to(self.device)
@@ -120,6 +115,11 @@ class Trainer:
         self.position = Position()
         self.desk = AnswerDesk(self.settings, dataset, self.policy, self.table, self.book, store or RunStore(),
                                self.callbacks, self.position)
+        # Continuous mode with a person answering: the settings' epochs are the minimum and the
+        # expert sets the pace (app/engine/pacing.py). Oracles answer at once: never paced.
+        paced = settings.mode == "continuous" and oracle is None and self.policy.uses_queries
+        self.pacing = PacedSession(self.settings, paced, self.book, self.model, self.optimizer, self.scheduler,
+                                   drain=self.desk.drain)
 
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
@@ -176,7 +176,7 @@ class Trainer:
 
     @property
     def planned_epochs(self) -> int:
-        return self.settings.epochs + self.extra_epochs
+        return self.pacing.planned_epochs
 
     @property
     def noise_seed(self) -> int:
@@ -194,19 +194,19 @@ class Trainer:
         self.model.train()
         while self.epoch < self.planned_epochs and not self._stop:
             epoch = self.epoch
-            self._holding = self._extend_now()
+            self.pacing.holding = self.pacing.extend(epoch)
+            if self.pacing.holding:
+                self.total_steps += self.batches  # an extension epoch, at the held learning rate
             generator = torch.Generator().manual_seed(derive_seed(settings.seed, "epoch", epoch))
             order = torch.randperm(len(self.train_x), generator=generator)
             if self.group is not None:
                 generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
             loss_sum, loss_count = torch.zeros((), device=self.device), 0
             for batch in range(self.batches):
-                self.desk.drain()
-                if self.paced:
-                    self._observe_expert()
-                    if self._holding and self._reason_to_finish():
-                        self.total_steps -= self.batches - batch  # the extension epoch ends here
-                        break
+                self.desk.drain()  # the answers given since the last batch
+                if self.pacing.extension_over():
+                    self.total_steps -= self.batches - batch  # the extension epoch ends here
+                    break
                 ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
                 if self.group is not None:
                     ids = self.group.shard(ids)  # this rank's part of the global batch
@@ -238,7 +238,7 @@ class Trainer:
             if self._round_due():
                 yield from self._round()
             self.store.save_checkpoint(self.state_dict())
-        self._holding = False
+        self.pacing.holding = False
         self.desk.drain()  # answers given during the last batch count too
         self._finish()
         yield "done"
@@ -262,53 +262,9 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        if not self._holding:  # extension epochs keep the schedule where it stopped (pacing.py)
+        if not self.pacing.holding:  # extension epochs keep the schedule where it stopped (pacing.py)
             self.scheduler.step()
         return loss
-
-    # -- expert pacing (continuous mode with a person) ----------------------------------------------
-    def _extend_now(self) -> bool:
-        """At the hold point of an expert-paced run: one more epoch at the held learning rate,
-        unless the expert is done (then the final phase follows the planned schedule)."""
-        if not self.paced or self.finishing or self.epoch - self.extra_epochs != self.hold_epoch:
-            return False
-        self.desk.drain()
-        self._observe_expert()
-        reason = self._reason_to_finish()
-        if reason:
-            self.finishing = reason
-            if self._hold_state is not None:
-                self._restore_hold()
-            return False
-        if self._hold_state is None:
-            self._hold_state = self._snapshot()
-        self.extra_epochs += 1
-        self.total_steps += self.batches
-        return True
-
-    def _snapshot(self) -> dict:
-        """The planned run's model at the hold point (weights, BatchNorm statistics, optimiser,
-        schedule): what the final phase starts from, whatever the extension did."""
-        return copy.deepcopy({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                              "scheduler": self.scheduler.state_dict()})
-
-    def _restore_hold(self) -> None:
-        """The extension is over: the final phase continues the planned run from the hold point,
-        with every answer given meanwhile in the level table. The extension's epochs kept the
-        model current for choosing queries; they never reach the final model, so answering longer
-        can add answers but cannot undo what the planned epochs learned (a long extension at low
-        levels, or CAT raising unanswered levels, had cost up to 12 points of clean accuracy)."""
-        state, self._hold_state = self._hold_state, None
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-
-    def _observe_expert(self) -> None:
-        self.pace.observe(self.book.used, len(self.book.skipped), len(self.book.pending))
-
-    def _reason_to_finish(self) -> str | None:
-        spent = self.book.room() == 0 and not self.book.pending
-        return self.pace.reason_to_finish(spent)
 
     def _round_due(self) -> bool:
         if not self.paced:
@@ -542,17 +498,11 @@ class Trainer:
         elapsed = now - self._started
         eta = elapsed / self.step * (self.total_steps - self.step) if self.step else None
         loss = float(loss_sum) / loss_count if loss_count else self.last_loss
-        pace, idle_left = "", None
-        if self.paced and (self.extra_epochs or self.finishing):
-            pace = "finishing" if self.finishing or not self._holding else "extending"
-            if pace == "extending":
-                idle_left = max(0.0, self.pace.idle_s - self.pace.idle_for())
         self.callbacks.on_progress(Progress(
             phase=phase, epoch=min(self.epoch + 1, self.planned_epochs), epochs=self.planned_epochs,
             batch=batch, batches=self.batches, step=self.step, total_steps=self.total_steps,
-            elapsed_s=elapsed, eta_s=eta, loss=loss, final=final, pace=pace, extra_epochs=self.extra_epochs,
-            answers=self.book.used, budget=self.book.budget,
-            answers_per_min=self.pace.answers_per_minute() if self.paced else None, idle_left_s=idle_left,
+            elapsed_s=elapsed, eta_s=eta, loss=loss, final=final, answers=self.book.used, budget=self.book.budget,
+            **self.pacing.progress(),
         ))
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -563,7 +513,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "table": self.table.state_dict(),
             "book": self.book.state_dict(), "history": [vars(m) for m in self.history],
             "last_loss": self.last_loss, "last_refill_step": self._last_refill_step,
-            "extra_epochs": self.extra_epochs, "finishing": self.finishing, "hold_state": self._hold_state,
+            "extra_epochs": self.extra_epochs, "finishing": self.finishing, "hold_state": self.pacing.hold_state,
             "torch_rng": torch.get_rng_state(), "settings": self.settings.to_dict(),
         }
 
@@ -579,7 +529,7 @@ class Trainer:
         self._last_refill_step = state["last_refill_step"]
         self.extra_epochs = state.get("extra_epochs", 0)
         self.finishing = state.get("finishing")
-        self._hold_state = state.get("hold_state")
+        self.pacing.hold_state = state.get("hold_state")
         self.total_steps = self.planned_epochs * self.batches
         torch.set_rng_state(state["torch_rng"])
 
