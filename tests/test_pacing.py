@@ -174,7 +174,7 @@ def test_answers_reach_the_unanswered_examples_at_the_next_epoch_not_the_next_re
             trainer.finish()
     assert seen is not None, "the answers never reached the unanswered examples"
     epoch, pending, rounds = seen
-    assert rounds == 1 and pending >= trainer._low_water()  # no refill was due: the first round's queue
+    assert rounds == 1 and pending >= trainer.query_rounds.low_water()  # no refill was due: the first round's queue
     propagated = trainer.table.source == Source.PROPAGATED
     assert int(propagated.sum()) == len(small.train_x) - 3
     assert torch.allclose(trainer.table.level[propagated], torch.tensor(0.3))  # all three answers were 0.3

@@ -8,6 +8,7 @@ public surface in one place:
 
 * the answer desk (app/engine/desk.py): answers arrive through `submit` from any thread and are
   applied at the next batch (app/engine/answers.py);
+* the query rounds (app/engine/rounds.py): pool scoring, selection, propagation;
 * the paced session (app/engine/pacing.py): extension epochs while an expert keeps answering.
 """
 
@@ -22,29 +23,22 @@ from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.desk import AnswerDesk
 from app.engine.device import describe, pick_device
-from app.engine.evaluate import EVAL_BATCH, accuracy, robustness_curve, scored, suite_scores
+from app.engine.evaluate import accuracy, robustness_curve, scored, suite_scores
 from app.engine.events import Callbacks, Metrics, Progress, Query, RunStore
-from app.engine.levels import Source
 from app.engine.methods import make_policy
-from app.engine.oracle.base import Oracle, nearest_grid_level
+from app.engine.oracle.base import Oracle
 from app.engine.pacing import PacedSession
 from app.engine.perturb import perturb
 from app.engine.position import Position
 from app.engine.query import QueryBook
 from app.engine.result import RunResult
+from app.engine.rounds import QueryRounds
 from app.engine.settings import Settings
-from app.engine.propagate import PenultimateFeatures, predict
-from app.engine.strategies import select, target_entropy
 from app.engine.choices import validated
 from app.engine.seeds import derive_seed
 from models import build
 
-SCORE_BATCH = 1000  # examples whose noise is drawn at once (the draws' order depends on it)
-# Noise draws per example when scoring the pool: one draw's luck decides too much of an
-# example's entropy near its level; two halve that variance for twice one inference pass.
-SCORE_DRAWS = 2
 PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot show more
-REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
 
 
 def _part(part: str, name: str) -> property:
@@ -59,6 +53,9 @@ class Trainer:
     round = _part("position", "round")  # query rounds started
     store = _part("desk", "store")
     inbox = _part("desk", "inbox")
+    oracle = _part("query_rounds", "oracle")
+    rounds = _part("query_rounds", "epochs")  # the epochs after which a scheduled round starts
+    propagated = _part("query_rounds", "propagated")  # examples the last propagation set
     paced = _part("pacing", "paced")
     pace = _part("pacing", "pace")
     extra_epochs = _part("pacing", "extra_epochs")  # epochs added while the expert answered
@@ -77,7 +74,6 @@ class Trainer:
         `submit_*`; `suite` is a loaded corruption suite for the final Gaussian / All scores."""
         self.settings = validated(settings)
         self.dataset = dataset
-        self.oracle = oracle
         self.callbacks = callbacks or Callbacks()
         self.suite = suite
         self.device, device_warning = pick_device(settings.device)
@@ -98,8 +94,6 @@ class Trainer:
         self.table = self.policy.new_table(len(dataset.train_x))
         self.augmenter = Augmenter(settings.augment, settings.seed, settings.augment_severity)
         self.book = QueryBook(settings.budget_count(len(dataset.train_x)) if settings.uses_queries else 0)
-        self.rounds = settings.round_epochs()
-        self.per_round = settings.per_round(len(dataset.train_x))
 
         # Data lives on the training device: batches are gathered there without copies.
         self.train_x = dataset.train_x.to(self.device)
@@ -120,15 +114,15 @@ class Trainer:
         paced = settings.mode == "continuous" and oracle is None and self.policy.uses_queries
         self.pacing = PacedSession(self.settings, paced, self.book, self.model, self.optimizer, self.scheduler,
                                    drain=self.desk.drain)
+        self.query_rounds = QueryRounds(
+            self.settings, dataset, self.train_x, self.device, self.model, self.policy, self.table, self.book, oracle,
+            self.desk, self.pacing, self.position, self.callbacks,
+            report=lambda phase: self._report(phase, self.batches, None, 0), stopped=lambda: self._stop,
+        )
 
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
-        self.propagated = 0  # examples the last propagation set
-        self._pool_features = None  # (pool ids, clean features) from the last scoring pass
-        self._propagation_features = None  # the features the last neighbours propagation used
-        self._answers_propagated = 0  # answers the last propagation knew of
         self._stop = False
-        self._last_refill_step = -REFILL_GAP_BATCHES
         self._started = time.perf_counter()
         self._last_progress = 0.0
         self.result: RunResult | None = None
@@ -165,6 +159,15 @@ class Trainer:
     def drain_inbox(self, timeout: float | None = None) -> None:
         """Training thread: apply every answer submitted so far (AnswerDesk.drain)."""
         self.desk.drain(timeout)
+
+    def propagate(self, fresh_features: bool = True) -> int:
+        return self.query_rounds.propagate(fresh_features)
+
+    def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
+        return self.query_rounds.score_pool(pool)
+
+    def select_queries(self, count: int) -> list[Query]:
+        return self.query_rounds.select_queries(count)
 
     def stop_early(self) -> None:
         """Finish after the current batch, keep and evaluate the model."""
@@ -215,8 +218,8 @@ class Trainer:
                 loss_count += 1
                 self.step += 1
                 self._report("train", batch + 1, loss_sum, loss_count)
-                if settings.mode == "continuous" and self._refill_due():
-                    self._start_round()
+                if settings.mode == "continuous" and self.query_rounds.refill_due():
+                    self.query_rounds.start_round()
                 yield "batch"
                 if self._stop:
                     break
@@ -235,8 +238,8 @@ class Trainer:
             self.epoch = epoch + 1
             if settings.eval_every and self.epoch % settings.eval_every == 0 and self.epoch < self.planned_epochs:
                 self._evaluate(final=False)
-            if self._round_due():
-                yield from self._round()
+            if self.query_rounds.round_due():
+                yield from self.query_rounds.run_round()
             self.store.save_checkpoint(self.state_dict())
         self.pacing.holding = False
         self.desk.drain()  # answers given during the last batch count too
@@ -265,174 +268,6 @@ class Trainer:
         if not self.pacing.holding:  # extension epochs keep the schedule where it stopped (pacing.py)
             self.scheduler.step()
         return loss
-
-    def _round_due(self) -> bool:
-        if not self.paced:
-            return self.epoch in self.rounds
-        # Expert-paced: a top-up after every epoch from warm-up on, none once the final phase began.
-        return not self.finishing and self.epoch >= max(self.settings.warmup_epochs, 1) and self.epoch < self.planned_epochs
-
-    # -- query rounds --------------------------------------------------------------------------
-    def _round(self):
-        """A scheduled round after an epoch. Synchronous mode waits until all its answers are in."""
-        if self.settings.mode == "continuous" and self.oracle is None and len(self.book.pending) >= self._low_water():
-            # the expert still has work queued: keep the budget for examples scored later, but let
-            # the answers given since the last propagation reach the others now (on the features
-            # of the last scoring pass: the k-NN is cheap, a fresh feature pass is not)
-            if len(self.book.answered) != self._answers_propagated:
-                self.propagate(fresh_features=False)
-            return
-        issued = self._start_round()
-        if self.settings.mode != "synchronous" or self.oracle is not None:
-            return
-        waiting_for = {q.example_id for q in issued}
-        while waiting_for & set(self.book.pending) and not self._stop:
-            self.desk.drain(timeout=0.05)
-            self._report("waiting", self.batches, None, 0)
-            yield "waiting"
-        self.propagate()
-
-    def _refill_due(self) -> bool:
-        """Continuous mode with an expert: keep the queue from running dry, but only after
-        warm-up and not more often than every REFILL_GAP_BATCHES batches."""
-        if self.oracle is not None or not self.policy.uses_queries or self.book.room() == 0 or self.finishing:
-            return False
-        if self.epoch < max(self.settings.warmup_epochs, 1):
-            return False
-        return len(self.book.pending) < self._low_water() and self.step - self._last_refill_step >= REFILL_GAP_BATCHES
-
-    def _low_water(self) -> int:
-        return max(1, self.per_round // 4)
-
-    def _start_round(self) -> list[Query]:
-        count = min(self.per_round, self.book.room())
-        if count <= 0:
-            return []
-        self.round += 1
-        self._last_refill_step = self.step
-        self._report("query", self.batches, None, 0)
-        if self.oracle is None and self.settings.mode == "continuous":
-            self.propagate()  # the expert answers at their own pace: propagate what is in so far
-        queries = self.select_queries(count)
-        self.book.issue(queries)
-        if self.oracle is not None:
-            for query, level in zip(queries, self.oracle.answer(queries)):
-                if level is None:
-                    self.submit_skip(query.example_id, source=self.oracle.name)
-                else:
-                    self.submit_answer(query.example_id, nearest_grid_level(self.settings.grid, level), source=self.oracle.name)
-            self.desk.drain()
-            self.propagate()
-        else:
-            self.callbacks.on_queries(queries)
-        return queries
-
-    # -- propagation (app/engine/propagate.py) ---------------------------------------------------
-    def propagate(self, fresh_features: bool = True) -> int:
-        """Predict a level for every example the expert has not answered and hand it to the
-        policy; returns how many examples it set (0 when propagation is off or nothing is answered).
-        fresh_features=False reuses the last propagation's features where there are some."""
-        method = self.settings.propagate
-        if method == "none" or not self.policy.uses_queries or not self.book.answered:
-            return 0
-        answered = torch.tensor(sorted(self.book.answered))
-        answers = torch.tensor([self.book.answered[i] for i in answered.tolist()])
-        self._answers_propagated = len(answered)
-        features = None
-        if method == "neighbours":
-            if fresh_features or self._propagation_features is None:
-                self._propagation_features = self._features_of_all()
-            features = self._propagation_features
-        predicted = predict(method, labels=self.dataset.train_y, features=features, answered=answered, answers=answers,
-                            num_classes=self.dataset.num_classes, grid=self.settings.grid)
-        unanswered = torch.ones(len(self.train_x), dtype=torch.bool)
-        unanswered[answered] = False
-        ids = torch.nonzero(unanswered & (self.table.source != Source.EXPERT)).flatten()
-        self.policy.apply_propagated(self.table, ids, predicted[ids])
-        self.propagated = len(ids)
-        self.callbacks.on_levels_changed()
-        return len(ids)
-
-    @torch.no_grad()
-    def _features_of_all(self) -> torch.Tensor:
-        """Clean-image features of every training example: the pool's were captured in this
-        round's scoring pass; the rest (answered, pending, skipped: at most the budget, or all
-        of them under random sampling, which scores nothing) are computed now."""
-        captured_ids, captured = self._pool_features or (torch.empty(0, dtype=torch.long), None)
-        self._pool_features = None
-        missing = torch.ones(len(self.train_x), dtype=torch.bool)
-        missing[captured_ids] = False
-        missing_ids = torch.nonzero(missing).flatten()
-        self.model.eval()
-        with PenultimateFeatures(self.model) as hook:
-            for start in range(0, len(missing_ids), EVAL_BATCH):
-                self.model(to_float(self.train_x[missing_ids[start : start + EVAL_BATCH].to(self.device)]))
-        self.model.train()
-        computed = torch.cat(hook.batches) if hook.batches else None
-        width = (captured if captured is not None else computed).shape[1]
-        features = torch.empty(len(self.train_x), width)
-        if captured is not None:
-            features[captured_ids] = captured
-        if computed is not None:
-            features[missing_ids] = computed
-        return features
-
-    @torch.no_grad()
-    def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
-        """Softmax outputs (SCORE_DRAWS, N, K) for the pool, each example perturbed at its current
-        level. The noise comes from a generator seeded by (seed, round) and drawn in pool order
-        (the pool is sorted), so a round's scores are reproducible; the per-example hash of
-        `perturb_examples` would cost ~12% of a pass."""
-        self.model.eval()
-        probs = []
-        levels = self.table.level
-        generator = torch.Generator(self.device).manual_seed(derive_seed(self.settings.seed, "scoring", self.round))
-        capture = self.settings.propagate == "neighbours" and self.policy.uses_queries
-        hook = PenultimateFeatures(self.model)
-        for start in range(0, len(pool), SCORE_BATCH):
-            ids = pool[start : start + SCORE_BATCH]
-            clean = to_float(self.train_x[ids.to(self.device)])
-            batch_levels = levels[ids].to(self.device)
-            draws = []
-            for _ in range(SCORE_DRAWS):
-                noise = torch.randn(clean.shape, generator=generator, device=self.device)
-                noisy = perturb(clean.clone(), batch_levels, noise)
-                draws.append(torch.cat([torch.softmax(self.model(part), dim=1).cpu() for part in noisy.split(EVAL_BATCH)]))
-            probs.append(torch.stack(draws))
-            if capture:  # propagation's features: the clean images, in the same batches
-                with hook:
-                    for part in clean.split(EVAL_BATCH):
-                        self.model(part)
-        if capture:
-            self._pool_features = (pool.clone(), torch.cat(hook.batches) if hook.batches else None)
-        self.model.train()
-        return torch.cat(probs, dim=1) if probs else torch.empty(SCORE_DRAWS, 0, self.dataset.num_classes)
-
-    def select_queries(self, count: int) -> list[Query]:
-        pool = self.book.eligible(len(self.train_x))
-        answerable = self.oracle.answerable() if self.oracle is not None else None
-        if answerable is not None:  # a partial recording: ask only what it can answer
-            keep = torch.zeros(len(self.train_x), dtype=torch.bool)
-            keep[answerable[answerable < len(self.train_x)]] = True
-            pool = pool[keep[pool]]
-        generator = torch.Generator().manual_seed(derive_seed(self.settings.seed, "selection", self.round))
-        if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
-            pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
-        probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)
-        target = target_entropy(self.policy.smoothing_weight(self.table.level[pool]), self.dataset.num_classes)
-        positions, utilities = select(self.settings.strategy, probs, count, generator, target_entropy=target,
-                                      random_share=self.settings.random_share)
-        queries = []
-        for position in positions.tolist():
-            example = int(pool[position])
-            label = int(self.dataset.train_y[example])
-            queries.append(Query(
-                example_id=example, label=label, class_name=self.dataset.classes[label],
-                level=float(self.table.level[example]), round=self.round,
-                utility=float(utilities[position]) if len(utilities) else 0.0,
-                noise_seed=self.noise_seed, grid=list(self.settings.grid),
-            ))
-        return queries
 
     # -- evaluation and reporting --------------------------------------------------------------
     def mean_training_level(self) -> float:
@@ -512,7 +347,7 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "table": self.table.state_dict(),
             "book": self.book.state_dict(), "history": [vars(m) for m in self.history],
-            "last_loss": self.last_loss, "last_refill_step": self._last_refill_step,
+            "last_loss": self.last_loss, "last_refill_step": self.query_rounds.last_refill_step,
             "extra_epochs": self.extra_epochs, "finishing": self.finishing, "hold_state": self.pacing.hold_state,
             "torch_rng": torch.get_rng_state(), "settings": self.settings.to_dict(),
         }
@@ -526,7 +361,7 @@ class Trainer:
         self.book.load_state_dict(state["book"])
         self.history = [Metrics(**m) for m in state["history"]]
         self.last_loss = state["last_loss"]
-        self._last_refill_step = state["last_refill_step"]
+        self.query_rounds.last_refill_step = state["last_refill_step"]
         self.extra_epochs = state.get("extra_epochs", 0)
         self.finishing = state.get("finishing")
         self.pacing.hold_state = state.get("hold_state")
