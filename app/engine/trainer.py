@@ -9,7 +9,8 @@ public surface in one place:
 * the answer desk (app/engine/desk.py): answers arrive through `submit` from any thread and are
   applied at the next batch (app/engine/answers.py);
 * the query rounds (app/engine/rounds.py): pool scoring, selection, propagation;
-* the paced session (app/engine/pacing.py): extension epochs while an expert keeps answering.
+* the paced session (app/engine/pacing.py): extension epochs while an expert keeps answering;
+* the assessment (app/engine/assessment.py): the evaluations and the run's result.
 """
 
 import math
@@ -17,13 +18,13 @@ import time
 
 import torch
 
+from app.engine.assessment import Assessment
 from app.engine.augment import Augmenter
 from app.engine.answers import Message
 from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
 from app.engine.desk import AnswerDesk
-from app.engine.device import describe, pick_device
-from app.engine.evaluate import accuracy, robustness_curve, scored, suite_scores
+from app.engine.device import pick_device
 from app.engine.events import Callbacks, Metrics, Progress, Query, RunStore
 from app.engine.methods import make_policy
 from app.engine.oracle.base import Oracle
@@ -60,6 +61,7 @@ class Trainer:
     pace = _part("pacing", "pace")
     extra_epochs = _part("pacing", "extra_epochs")  # epochs added while the expert answered
     finishing = _part("pacing", "finishing")  # why the extension ended: "finish", "budget", "idle"
+    suite = _part("assessment", "suite")  # the loaded corruption suite of the final evaluation
 
     def __init__(
         self,
@@ -75,7 +77,6 @@ class Trainer:
         self.settings = validated(settings)
         self.dataset = dataset
         self.callbacks = callbacks or Callbacks()
-        self.suite = suite
         self.device, device_warning = pick_device(settings.device)
         if device_warning:
             self.callbacks.on_warning(device_warning)
@@ -119,6 +120,8 @@ class Trainer:
             self.desk, self.pacing, self.position, self.callbacks,
             report=lambda phase: self._report(phase, self.batches, None, 0), stopped=lambda: self._stop,
         )
+        self.assessment = Assessment(self.settings, dataset, self.model, self.device, self.policy, self.table,
+                                     self.book, suite)
 
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
@@ -193,46 +196,13 @@ class Trainer:
         return self.result
 
     def steps(self):
+        """The run as a generator: "batch" after every batch, "waiting" while a synchronous round
+        waits for answers, "done" once the final evaluation is in `result`."""
         settings = self.settings
         self.model.train()
         while self.epoch < self.planned_epochs and not self._stop:
             epoch = self.epoch
-            self.pacing.holding = self.pacing.extend(epoch)
-            if self.pacing.holding:
-                self.total_steps += self.batches  # an extension epoch, at the held learning rate
-            generator = torch.Generator().manual_seed(derive_seed(settings.seed, "epoch", epoch))
-            order = torch.randperm(len(self.train_x), generator=generator)
-            if self.group is not None:
-                generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
-            loss_sum, loss_count = torch.zeros((), device=self.device), 0
-            for batch in range(self.batches):
-                self.desk.drain()  # the answers given since the last batch
-                if self.pacing.extension_over():
-                    self.total_steps -= self.batches - batch  # the extension epoch ends here
-                    break
-                ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
-                if self.group is not None:
-                    ids = self.group.shard(ids)  # this rank's part of the global batch
-                loss = self._train_batch(ids.to(self.device), epoch, generator, batch)
-                loss_sum += loss.detach()
-                loss_count += 1
-                self.step += 1
-                self._report("train", batch + 1, loss_sum, loss_count)
-                if settings.mode == "continuous" and self.query_rounds.refill_due():
-                    self.query_rounds.start_round()
-                yield "batch"
-                if self._stop:
-                    break
-            if self.group is not None:
-                self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
-            if loss_count:
-                self.last_loss = float(loss_sum) / loss_count
-            if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
-                self._diverged = True  # said once: every later epoch would repeat it
-                self.callbacks.on_warning(
-                    f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
-                    f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
-                )
+            yield from self._train_one_epoch(epoch)
             if self._stop:
                 break
             self.epoch = epoch + 1
@@ -245,6 +215,45 @@ class Trainer:
         self.desk.drain()  # answers given during the last batch count too
         self._finish()
         yield "done"
+
+    def _train_one_epoch(self, epoch: int):
+        settings = self.settings
+        self.pacing.holding = self.pacing.extend(epoch)
+        if self.pacing.holding:
+            self.total_steps += self.batches  # an extension epoch, at the held learning rate
+        generator = torch.Generator().manual_seed(derive_seed(settings.seed, "epoch", epoch))
+        order = torch.randperm(len(self.train_x), generator=generator)
+        if self.group is not None:
+            generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
+        loss_sum, loss_count = torch.zeros((), device=self.device), 0
+        for batch in range(self.batches):
+            self.desk.drain()  # the answers given since the last batch
+            if self.pacing.extension_over():
+                self.total_steps -= self.batches - batch  # the extension epoch ends here
+                break
+            ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
+            if self.group is not None:
+                ids = self.group.shard(ids)  # this rank's part of the global batch
+            loss = self._train_batch(ids.to(self.device), epoch, generator, batch)
+            loss_sum += loss.detach()
+            loss_count += 1
+            self.step += 1
+            self._report("train", batch + 1, loss_sum, loss_count)
+            if settings.mode == "continuous" and self.query_rounds.refill_due():
+                self.query_rounds.start_round()
+            yield "batch"
+            if self._stop:
+                break
+        if self.group is not None:
+            self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
+        if loss_count:
+            self.last_loss = float(loss_sum) / loss_count
+        if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
+            self._diverged = True  # said once: every later epoch would repeat it
+            self.callbacks.on_warning(
+                f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
+                f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
+            )
 
     def _train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator, batch: int = 0) -> torch.Tensor:
         images = self.train_x[ids]
@@ -271,42 +280,12 @@ class Trainer:
 
     # -- evaluation and reporting --------------------------------------------------------------
     def mean_training_level(self) -> float:
-        """The amount of noise the method trains at: the mean level of the examples it perturbs
-        (GNT: σ; AQPL-soft: its σ; AQPL-GNT: the mean of its table; CAT: of its adapted levels).
-        Frontiers compare methods at equal amounts."""
-        if hasattr(self.policy, "training_sigma"):
-            return float(self.policy.training_sigma())
-        return float(self.table.level.mean())
+        """The amount of noise the method trains at (Assessment.mean_training_level)."""
+        return self.assessment.mean_training_level()
 
     def _evaluate(self, final: bool) -> Metrics:
         self._report("eval", self.batches, None, 0, final=final)
-        x, y = self.dataset.test_x, self.dataset.test_y
-        subset = 0
-        if not final and self.settings.eval_subset and len(x) > self.settings.eval_subset:
-            subset = self.settings.eval_subset
-            x, y = x[:subset], y[:subset]  # test sets are class-mixed; a fixed prefix keeps curves comparable
-        curve = robustness_curve(self.model, x, y, self.device, self.settings.grid)
-        clean = curve[0] if self.settings.grid[0] == 0 else accuracy(self.model, x, y, self.device)
-        has_suite = self.suite is not None and "gaussian" in self.suite  # else conform levels at most
-        scores = suite_scores(self.model, self.suite, self.device) if final and has_suite else {}
-        conform_levels = (self.suite or {}).get("conform_levels") if final else None
-        conform, calibration = None, {}
-        if final:  # calibration (NLL, ECE, accuracy at 90% coverage): the final evaluation only
-            clean, calibration["clean"] = scored(self.model, x, y, self.device)
-            if "gaussian_calibration" in scores:
-                calibration["gaussian"] = scores["gaussian_calibration"]
-            if conform_levels is not None:
-                conform, calibration["conform"] = scored(self.model, x, y, self.device, level=conform_levels)
-        metrics = Metrics(
-            epoch=self.epoch, step=self.step, answers=self.book.used, clean=clean,
-            gaussian=scores.get("gaussian"), all=scores.get("all"),
-            curve_levels=list(self.settings.grid), curve_accuracy=curve, loss=self.last_loss, final=final,
-            per_corruption=scores.get("per_corruption", {}), level_counts=self.table.counts(), subset=subset,
-            conform=conform, calibration=calibration, all_unimitated=scores.get("all_unimitated"),
-            mean_level=self.mean_training_level(),
-        )
-        if final and has_suite:
-            self._suite_info = (scores["suite"], scores["suite_source"])
+        metrics = self.assessment.evaluate(final, self.epoch, self.step, self.last_loss)
         self.history.append(metrics)
         self.store.log_metrics(metrics)
         self.callbacks.on_metrics(metrics)
@@ -314,16 +293,8 @@ class Trainer:
 
     def _finish(self) -> None:
         final = self._evaluate(final=True)
-        suite, source = getattr(self, "_suite_info", (None, None))
-        self.result = RunResult(
-            method=self.settings.method, seed=self.settings.seed, clean=final.clean, gaussian=final.gaussian,
-            all=final.all, per_corruption=final.per_corruption, curve_levels=final.curve_levels,
-            curve_accuracy=final.curve_accuracy, queries_used=self.book.used, budget=self.book.budget,
-            epochs_done=self.epoch, stopped_early=self._stop, seconds=time.perf_counter() - self._started,
-            device=describe(self.device), suite=suite, suite_source=source,
-            history=[vars(m) for m in self.history], conform=final.conform, calibration=final.calibration,
-            all_unimitated=final.all_unimitated, mean_level=final.mean_level, augment=self.settings.augment,
-        )
+        self.result = self.assessment.result(final, self.history, self.epoch, self._stop,
+                                             time.perf_counter() - self._started)
 
     def _report(self, phase: str, batch: int, loss_sum, loss_count: int, final: bool = False) -> None:
         now = time.perf_counter()
