@@ -48,18 +48,18 @@ def main(argv=None) -> int:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     from app.cli import headless
     from app.cli.main import main as cli_main
-    from app.engine import evaluate, trainer
+    from app.engine import assessment, rounds, trainer
 
     imported = time.perf_counter() - STARTED
     timed(headless, "load_dataset", "load the dataset")
     timed(headless, "load_suite_for", "load the suite and conform levels")
     timed(headless, "make_oracle", "prepare the simulated expert")
     timed(trainer.Trainer, "_train_batch", "training batches")
-    timed(trainer.Trainer, "score_pool", "pool scoring (incl. captured features)")
-    timed(trainer.Trainer, "_features_of_all", "propagation's clean feature pass")
-    timed(trainer, "robustness_curve", "evaluation: robustness curve")
-    timed(trainer, "suite_scores", "evaluation: suite (Gaussian, All)")
-    timed(trainer, "scored", "evaluation: clean and conform with calibration")
+    timed(rounds.QueryRounds, "score_pool", "pool scoring (incl. captured features)")
+    timed(rounds.QueryRounds, "_features_of_all", "propagation's clean feature pass")
+    timed(assessment, "robustness_curve", "evaluation: robustness curve")
+    timed(assessment, "suite_scores", "evaluation: suite (Gaussian, All)")
+    timed(assessment, "scored", "evaluation: clean and conform with calibration")
     from app.engine.project.project import Project
 
     timed(Project, "export", "export (levels.csv, model.pt2)")

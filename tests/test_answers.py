@@ -41,7 +41,7 @@ def test_a_rejected_answer_is_never_written_nor_applied_on_reopen(project_traine
         trainer.submit(Answer(b, 0.35))
     with pytest.raises(AnswerRejected, match="no answer to take back"):
         trainer.submit(Undo(b))
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert trainer.book.answered == {a: 0.3}
     rows = project.answers(include_undone=True)
     assert [(r["example_id"], r["level"]) for r in rows] == [(a, 0.3)]
@@ -60,10 +60,10 @@ def test_undo_and_answer_again_before_the_training_thread_applies_them(project_t
     trainer.submit(Answer(a, 0.3))
     trainer.submit(Undo(a))  # checked against the state after the answer in flight
     trainer.submit(Answer(a, 0.7))
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert trainer.book.answered == {a: 0.7} and float(trainer.table.level[a]) == pytest.approx(0.7)
     trainer.submit(Undo(a))
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert float(trainer.table.level[a]) == pytest.approx(before) and a in trainer.book.pending
 
 
@@ -89,9 +89,9 @@ def test_a_failed_write_changes_nothing(tiny, make_settings):
     trainer.book.issue([query])
     with pytest.raises(AQPLError, match="disk is full"):
         trainer.submit(Answer(query.example_id, 0.3))
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert query.example_id in trainer.book.pending and trainer.inbox.empty()
     trainer.store = RunStore()  # space freed: the same answer is taken now
     trainer.submit(Answer(query.example_id, 0.3))
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert trainer.book.answered == {query.example_id: 0.3}

@@ -99,7 +99,7 @@ def test_an_idle_expert_ends_the_extension_and_the_schedule_anneals_after_it(sma
     rates = []  # (extending, lr) per batch
     for event in trainer.steps():
         if event == "batch":
-            rates.append((trainer._holding, trainer.optimizer.param_groups[0]["lr"]))
+            rates.append((trainer.pacing.holding, trainer.optimizer.param_groups[0]["lr"]))
         if trainer.extra_epochs == 3 and len(expert.given) == 3:
             now[0] += trainer.settings.idle_finish_s  # the expert walked away
     assert trainer.finishing == "idle" and trainer.extra_epochs == 3
@@ -174,7 +174,7 @@ def test_answers_reach_the_unanswered_examples_at_the_next_epoch_not_the_next_re
             trainer.finish()
     assert seen is not None, "the answers never reached the unanswered examples"
     epoch, pending, rounds = seen
-    assert rounds == 1 and pending >= trainer._low_water()  # no refill was due: the first round's queue
+    assert rounds == 1 and pending >= trainer.query_rounds.low_water()  # no refill was due: the first round's queue
     propagated = trainer.table.source == Source.PROPAGATED
     assert int(propagated.sum()) == len(small.train_x) - 3
     assert torch.allclose(trainer.table.level[propagated], torch.tensor(0.3))  # all three answers were 0.3

@@ -91,16 +91,16 @@ def test_undo_restores_the_previous_level_and_requeues(small):
     first = queries[0].example_id
     before = float(trainer.table.level[first])
     trainer.submit_answer(first, 0.7)
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert float(trainer.table.level[first]) == pytest.approx(0.7)
     assert first in trainer.book.answered and first not in trainer.book.pending
     trainer.submit_undo(first)
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert float(trainer.table.level[first]) == pytest.approx(before)
     assert trainer.table.source[first] != Source.EXPERT
     assert first in trainer.book.pending and first not in trainer.book.answered
     trainer.submit_skip(queries[1].example_id)
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert queries[1].example_id in trainer.book.skipped
     assert queries[1].example_id not in trainer.book.eligible(len(small.train_x)).tolist()
 

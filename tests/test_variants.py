@@ -22,7 +22,7 @@ def answer(trainer, example: int, level: float) -> None:
     """The example is asked (as a round would), then answered through the training thread's path."""
     trainer.requeue(example)
     trainer.submit_answer(example, level)
-    trainer._drain_inbox()
+    trainer.drain_inbox()
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_an_answer_becomes_alpha_times_its_level_clipped_to_the_grid(small, sett
     assert trainer.table.level[6].item() == pytest.approx(1.0)  # 1.4, clipped to the grid's top
     assert trainer.book.answered[5] == pytest.approx(0.3)  # the expert's own answer is what is stored
     trainer.submit_undo(5)
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert trainer.table.level[5].item() == pytest.approx(trainer.settings.gnt_sigma)
 
 
@@ -63,7 +63,7 @@ def test_aqpl_sigma_trains_everyone_at_the_answers_mean(small, settings):
     answer(trainer, 2, 0.4)
     assert torch.allclose(trainer.table.level, torch.full((len(small.train_x),), 0.45))  # 1.5 × 0.3, for all
     trainer.submit_undo(2)
-    trainer._drain_inbox()
+    trainer.drain_inbox()
     assert torch.allclose(trainer.table.level, torch.full((len(small.train_x),), 0.3))
 
 
@@ -126,7 +126,7 @@ def test_unanswered_examples_stop_at_what_the_answers_recognise(small, settings)
     for example, level in enumerate((0.1, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5, 0.6, 0.6)):
         trainer.requeue(example)
         trainer.submit_answer(example, level)
-    trainer._drain_inbox()  # ten answers applied before the next batch
+    trainer.drain_inbox()  # ten answers applied before the next batch
     ceiling = float(torch.quantile(torch.tensor([0.1, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5, 0.6, 0.6]), 0.9))
     rest = torch.arange(10, len(small.train_x))
     assert torch.allclose(trainer.table.cap[rest], torch.tensor(ceiling))

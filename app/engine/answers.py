@@ -14,7 +14,7 @@ One answer, from the key press to a training batch, through distinct names:
     oracle (training thread) ┼─ sink.submit(msg) ──▶│  (no: AnswerRejected, nothing written)
     recovery (on reopen) ────┘   msg: Answer,       ├─ persist: RunStore → answers.sqlite (durable)
                                       Skip, Undo    └─ enqueue in the trainer's inbox
-    training thread, before the next batch: Trainer.apply(msg)
+    training thread, before the next batch: Trainer.apply(msg)  (app/engine/desk.py)
         → QueryBook.answer / skip / undo   (what is pending, answered, skipped)
         → LevelTable.set_expert / undo_expert   (the level, its ceiling, and the undo history)
 
@@ -26,11 +26,11 @@ One answer's state lives in four places; one of them is the truth and the others
 * `QueryBook` is the training thread's copy: pending / answered / skipped, saved in every
   checkpoint. After a crash `project.recovery.reconcile` brings it up to the database's state.
 * `LevelTable.history` is derived from the book: one entry per applied answer, holding what
-  the answer replaced, so that an undo restores the level exactly. Only `Trainer.apply` writes it.
+  the answer replaced, so that an undo restores the level exactly. Only `Trainer.apply` (AnswerDesk.apply) writes it.
 * `QueryQueue` (GUI) is the expert's view only: what is on screen and the undo / redo stacks.
   It decides nothing; a reopened project refills it from the book's pending queries.
 
-A sink (`AnswerSink`: the trainer) may be called from any thread; `submit` returns once the
+A sink (`AnswerSink`: the trainer, through its answer desk) may be called from any thread; `submit` returns once the
 message is durable, or raises an AQPLError (refused, disk full) and nothing changed.
 """
 

@@ -118,8 +118,9 @@ class Group:
         trainer.group = self
         ids = [self.local_rank] if self.device.type == "cuda" else None
         trainer.train_forward = DistributedDataParallel(trainer.model, device_ids=ids)
-        score_alone = trainer.score_pool
-        trainer.score_pool = lambda pool: self.score_pool(score_alone, pool)
+        rounds = trainer.query_rounds  # its pool scoring: each rank scores a part of the pool
+        score_alone = rounds.score_pool
+        rounds.score_pool = lambda pool: self.score_pool(score_alone, pool)
         if trainer.settings.uses_queries:  # the same decision on every rank
             trainer.oracle = AnswersFromMain(self, trainer.oracle if self.is_main else None)
 

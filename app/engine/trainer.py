@@ -3,48 +3,66 @@ query rounds mixed in.
 
 `Trainer.steps()` is a generator that yields after every batch (and while it waits for
 answers), so whoever drives it (the command line, the GUI's worker thread) can pause, stop
-early or cancel between batches. The trainer is the AnswerSink: answers arrive through
-`submit` from any thread and are applied at the next batch (app/engine/answers.py).
+early or cancel between batches. The trainer wires the run from its parts and keeps their
+public surface in one place:
+
+* the answer desk (app/engine/desk.py): answers arrive through `submit` from any thread and are
+  applied at the next batch (app/engine/answers.py);
+* the query rounds (app/engine/rounds.py): pool scoring, selection, propagation;
+* the paced session (app/engine/pacing.py): extension epochs while an expert keeps answering;
+* the assessment (app/engine/assessment.py): the evaluations and the run's result.
 """
 
-import copy
 import math
-import queue
-import threading
 import time
 
 import torch
 
+from app.engine.assessment import Assessment
 from app.engine.augment import Augmenter
-from app.engine.answers import Answer, ExampleState, Message, Skip, Undo, check, state_after
+from app.engine.answers import Message
 from app.engine import accel
 from app.engine.data.dataset import Dataset, to_float
-from app.engine.device import describe, pick_device
-from app.engine.evaluate import EVAL_BATCH, accuracy, robustness_curve, scored, suite_scores
-from app.engine.events import AnswerRecord, Callbacks, Metrics, Progress, Query, RunStore
-from app.engine.levels import Source
+from app.engine.desk import AnswerDesk
+from app.engine.device import pick_device
+from app.engine.events import Callbacks, Metrics, Progress, Query, RunStore
 from app.engine.methods import make_policy
-from app.engine.oracle.base import Oracle, nearest_grid_level
-from app.engine.pacing import ExpertPace, hold_epoch
+from app.engine.oracle.base import Oracle
+from app.engine.pacing import PacedSession
 from app.engine.perturb import perturb
+from app.engine.position import Position
 from app.engine.query import QueryBook
 from app.engine.result import RunResult
+from app.engine.rounds import QueryRounds
 from app.engine.settings import Settings
-from app.engine.propagate import PenultimateFeatures, predict
-from app.engine.strategies import select, target_entropy
 from app.engine.choices import validated
 from app.engine.seeds import derive_seed
 from models import build
 
-SCORE_BATCH = 1000  # examples whose noise is drawn at once (the draws' order depends on it)
-# Noise draws per example when scoring the pool: one draw's luck decides too much of an
-# example's entropy near its level; two halve that variance for twice one inference pass.
-SCORE_DRAWS = 2
 PROGRESS_INTERVAL_S = 0.1  # emit progress at most this often: the GUI cannot show more
-REFILL_GAP_BATCHES = 20  # continuous mode: batches between two refills of the query queue
+
+
+def _part(part: str, name: str) -> property:
+    """An attribute of one of the trainer's parts, read and set through the trainer."""
+    return property(lambda self: getattr(getattr(self, part), name),
+                    lambda self, value: setattr(getattr(self, part), name, value))
 
 
 class Trainer:
+    epoch = _part("position", "epoch")  # epochs completed
+    step = _part("position", "step")
+    round = _part("position", "round")  # query rounds started
+    store = _part("desk", "store")
+    inbox = _part("desk", "inbox")
+    oracle = _part("query_rounds", "oracle")
+    rounds = _part("query_rounds", "epochs")  # the epochs after which a scheduled round starts
+    propagated = _part("query_rounds", "propagated")  # examples the last propagation set
+    paced = _part("pacing", "paced")
+    pace = _part("pacing", "pace")
+    extra_epochs = _part("pacing", "extra_epochs")  # epochs added while the expert answered
+    finishing = _part("pacing", "finishing")  # why the extension ended: "finish", "budget", "idle"
+    suite = _part("assessment", "suite")  # the loaded corruption suite of the final evaluation
+
     def __init__(
         self,
         settings: Settings,
@@ -58,10 +76,7 @@ class Trainer:
         `submit_*`; `suite` is a loaded corruption suite for the final Gaussian / All scores."""
         self.settings = validated(settings)
         self.dataset = dataset
-        self.oracle = oracle
         self.callbacks = callbacks or Callbacks()
-        self.store = store or RunStore()
-        self.suite = suite
         self.device, device_warning = pick_device(settings.device)
         if device_warning:
             self.callbacks.on_warning(device_warning)
@@ -80,17 +95,6 @@ class Trainer:
         self.table = self.policy.new_table(len(dataset.train_x))
         self.augmenter = Augmenter(settings.augment, settings.seed, settings.augment_severity)
         self.book = QueryBook(settings.budget_count(len(dataset.train_x)) if settings.uses_queries else 0)
-        self.rounds = settings.round_epochs()
-        self.per_round = settings.per_round(len(dataset.train_x))
-        # Continuous mode with a person answering: the settings' epochs are the minimum and the
-        # expert sets the pace (app/engine/pacing.py). Oracles answer at once: never paced.
-        self.paced = settings.mode == "continuous" and oracle is None and self.policy.uses_queries
-        self.pace = ExpertPace(settings.idle_finish_s)
-        self.hold_epoch = hold_epoch(settings.epochs, settings.warmup_epochs)
-        self.extra_epochs = 0  # epochs added while the expert answered
-        self.finishing: str | None = None  # why the extension ended: "finish", "budget", "idle"
-        self._holding = False  # the learning rate is held (extension epochs)
-        self._hold_state: dict | None = None  # the model at the hold point, while the session is extended
 
         # Data lives on the training device: batches are gathered there without copies.
         self.train_x = dataset.train_x.to(self.device)
@@ -102,74 +106,71 @@ class Trainer:
         self.group = None
         self.train_forward = self.model
 
-        self.epoch = 0  # epochs completed
-        self.step = 0
-        self.round = 0  # query rounds started
+        # The parts: each is given what it works on; they share the run's position.
+        self.position = Position()
+        self.desk = AnswerDesk(self.settings, dataset, self.policy, self.table, self.book, store or RunStore(),
+                               self.callbacks, self.position)
+        # Continuous mode with a person answering: the settings' epochs are the minimum and the
+        # expert sets the pace (app/engine/pacing.py). Oracles answer at once: never paced.
+        paced = settings.mode == "continuous" and oracle is None and self.policy.uses_queries
+        self.pacing = PacedSession(self.settings, paced, self.book, self.model, self.optimizer, self.scheduler,
+                                   drain=self.desk.drain)
+        self.query_rounds = QueryRounds(
+            self.settings, dataset, self.train_x, self.device, self.model, self.policy, self.table, self.book, oracle,
+            self.desk, self.pacing, self.position, self.callbacks,
+            report=lambda phase: self._report(phase, self.batches, None, 0), stopped=lambda: self._stop,
+        )
+        self.assessment = Assessment(self.settings, dataset, self.model, self.device, self.policy, self.table,
+                                     self.book, suite)
+
         self.history: list[Metrics] = []
         self.last_loss: float | None = None
-        self.inbox: queue.Queue = queue.Queue()  # (sequence, Message), drained before each batch
-        self._answer_lock = threading.Lock()  # submit's check → store → enqueue is one step
-        self._in_flight: dict[int, tuple[ExampleState, int]] = {}  # submitted, not applied: (state, sequence)
-        self._sequence = 0
-        self.propagated = 0  # examples the last propagation set
-        self._pool_features = None  # (pool ids, clean features) from the last scoring pass
-        self._propagation_features = None  # the features the last neighbours propagation used
-        self._answers_propagated = 0  # answers the last propagation knew of
         self._stop = False
-        self._last_refill_step = -REFILL_GAP_BATCHES
         self._started = time.perf_counter()
         self._last_progress = 0.0
         self.result: RunResult | None = None
 
-    # -- the answer path (app/engine/answers.py): any thread ------------------------------------
+    # -- the public surface of the parts ------------------------------------------------------------
     def submit(self, message: Message) -> None:
-        """AnswerSink: validate, then store durably, then hand to the training thread. Raises
-        AnswerRejected (nothing is written) or the store's AQPLError (disk full, ...)."""
-        with self._answer_lock:
-            check(message, self._expected_state(message.example_id), self.settings.grid)
-            if isinstance(message, Undo):
-                self.store.record_undo(message.example_id)
-            else:
-                self.store.record_answer(self._record(message))
-            self._enqueue(message)
+        """AnswerSink (any thread): validate, store durably, enqueue (AnswerDesk.submit)."""
+        self.desk.submit(message)
 
     def submit_answer(self, example_id: int, level: float, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        self.submit(Answer(int(example_id), float(level), time_taken_s, source))
+        self.desk.submit_answer(example_id, level, time_taken_s, source)
 
     def submit_skip(self, example_id: int, time_taken_s: float = 0.0, source: str = "expert") -> None:
-        self.submit(Skip(int(example_id), time_taken_s, source))
+        self.desk.submit_skip(example_id, time_taken_s, source)
 
     def submit_undo(self, example_id: int) -> None:
-        self.submit(Undo(int(example_id)))
+        self.desk.submit_undo(example_id)
 
     def hand_back(self, message: Message) -> None:
-        """A message the database already holds (an answer recovered after a crash): to the
-        training thread without validating or storing it again."""
-        with self._answer_lock:
-            self._enqueue(message)
+        """A message the database already holds: enqueued without validating or storing it again."""
+        self.desk.hand_back(message)
 
     def requeue(self, example_id: int) -> None:
-        """Put an example the book does not hold in the queue (recovery: it was asked after the
-        checkpoint the book came from)."""
-        self.book.issue([self._query_for(example_id)])
+        """Put an example the book does not hold in the queue (recovery)."""
+        self.desk.requeue(example_id)
 
-    def _expected_state(self, example: int) -> ExampleState:
-        """The example's state once every message submitted so far is applied."""
-        in_flight = self._in_flight.get(example)
-        return in_flight[0] if in_flight else self.book.state_of(example)[0]
+    def apply(self, message: Message) -> bool:
+        """Training thread: apply a durable message to the book and table; whether a level changed."""
+        return self.desk.apply(message)
 
-    def _enqueue(self, message: Message) -> None:
-        self._sequence += 1
-        self._in_flight[message.example_id] = (state_after(message), self._sequence)
-        self.inbox.put((self._sequence, message))
+    def answers_changed(self) -> None:
+        self.desk.answers_changed()
 
-    def _record(self, message: Answer | Skip) -> AnswerRecord:
-        query = self.book.pending.get(message.example_id)  # None: pending again by an undo in flight
-        return AnswerRecord(
-            example_id=message.example_id, level=getattr(message, "level", None), grid=list(self.settings.grid),
-            noise_seed=self.noise_seed, time_taken_s=message.time_taken_s, wall_time=time.time(),
-            round=query.round if query else self.round, step=self.step, source=message.source,
-        )
+    def drain_inbox(self, timeout: float | None = None) -> None:
+        """Training thread: apply every answer submitted so far (AnswerDesk.drain)."""
+        self.desk.drain(timeout)
+
+    def propagate(self, fresh_features: bool = True) -> int:
+        return self.query_rounds.propagate(fresh_features)
+
+    def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
+        return self.query_rounds.score_pool(pool)
+
+    def select_queries(self, count: int) -> list[Query]:
+        return self.query_rounds.select_queries(count)
 
     def stop_early(self) -> None:
         """Finish after the current batch, keep and evaluate the model."""
@@ -181,12 +182,12 @@ class Trainer:
 
     @property
     def planned_epochs(self) -> int:
-        return self.settings.epochs + self.extra_epochs
+        return self.pacing.planned_epochs
 
     @property
     def noise_seed(self) -> int:
         """The seed of the noise pattern the expert is shown (fixed per run seed)."""
-        return self.settings.seed
+        return self.desk.noise_seed
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -195,58 +196,64 @@ class Trainer:
         return self.result
 
     def steps(self):
+        """The run as a generator: "batch" after every batch, "waiting" while a synchronous round
+        waits for answers, "done" once the final evaluation is in `result`."""
         settings = self.settings
         self.model.train()
         while self.epoch < self.planned_epochs and not self._stop:
             epoch = self.epoch
-            self._holding = self._extend_now()
-            generator = torch.Generator().manual_seed(derive_seed(settings.seed, "epoch", epoch))
-            order = torch.randperm(len(self.train_x), generator=generator)
-            if self.group is not None:
-                generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
-            loss_sum, loss_count = torch.zeros((), device=self.device), 0
-            for batch in range(self.batches):
-                self._drain_inbox()
-                if self.paced:
-                    self._observe_expert()
-                    if self._holding and self._reason_to_finish():
-                        self.total_steps -= self.batches - batch  # the extension epoch ends here
-                        break
-                ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
-                if self.group is not None:
-                    ids = self.group.shard(ids)  # this rank's part of the global batch
-                loss = self._train_batch(ids.to(self.device), epoch, generator, batch)
-                loss_sum += loss.detach()
-                loss_count += 1
-                self.step += 1
-                self._report("train", batch + 1, loss_sum, loss_count)
-                if settings.mode == "continuous" and self._refill_due():
-                    self._start_round()
-                yield "batch"
-                if self._stop:
-                    break
-            if self.group is not None:
-                self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
-            if loss_count:
-                self.last_loss = float(loss_sum) / loss_count
-            if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
-                self._diverged = True  # said once: every later epoch would repeat it
-                self.callbacks.on_warning(
-                    f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
-                    f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
-                )
+            yield from self._train_one_epoch(epoch)
             if self._stop:
                 break
             self.epoch = epoch + 1
             if settings.eval_every and self.epoch % settings.eval_every == 0 and self.epoch < self.planned_epochs:
                 self._evaluate(final=False)
-            if self._round_due():
-                yield from self._round()
+            if self.query_rounds.round_due():
+                yield from self.query_rounds.run_round()
             self.store.save_checkpoint(self.state_dict())
-        self._holding = False
-        self._drain_inbox()  # answers given during the last batch count too
+        self.pacing.holding = False
+        self.desk.drain()  # answers given during the last batch count too
         self._finish()
         yield "done"
+
+    def _train_one_epoch(self, epoch: int):
+        settings = self.settings
+        self.pacing.holding = self.pacing.extend(epoch)
+        if self.pacing.holding:
+            self.total_steps += self.batches  # an extension epoch, at the held learning rate
+        generator = torch.Generator().manual_seed(derive_seed(settings.seed, "epoch", epoch))
+        order = torch.randperm(len(self.train_x), generator=generator)
+        if self.group is not None:
+            generator = self.group.epoch_generator(settings.seed, epoch)  # this rank's own noise
+        loss_sum, loss_count = torch.zeros((), device=self.device), 0
+        for batch in range(self.batches):
+            self.desk.drain()  # the answers given since the last batch
+            if self.pacing.extension_over():
+                self.total_steps -= self.batches - batch  # the extension epoch ends here
+                break
+            ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
+            if self.group is not None:
+                ids = self.group.shard(ids)  # this rank's part of the global batch
+            loss = self._train_batch(ids.to(self.device), epoch, generator, batch)
+            loss_sum += loss.detach()
+            loss_count += 1
+            self.step += 1
+            self._report("train", batch + 1, loss_sum, loss_count)
+            if settings.mode == "continuous" and self.query_rounds.refill_due():
+                self.query_rounds.start_round()
+            yield "batch"
+            if self._stop:
+                break
+        if self.group is not None:
+            self.group.end_epoch(self)  # the ranks' level updates and BatchNorm statistics
+        if loss_count:
+            self.last_loss = float(loss_sum) / loss_count
+        if not math.isfinite(self.last_loss) and not getattr(self, "_diverged", False):
+            self._diverged = True  # said once: every later epoch would repeat it
+            self.callbacks.on_warning(
+                f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
+                f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
+            )
 
     def _train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator, batch: int = 0) -> torch.Tensor:
         images = self.train_x[ids]
@@ -267,310 +274,18 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        if not self._holding:  # extension epochs keep the schedule where it stopped (pacing.py)
+        if not self.pacing.holding:  # extension epochs keep the schedule where it stopped (pacing.py)
             self.scheduler.step()
         return loss
 
-    # -- expert pacing (continuous mode with a person) ----------------------------------------------
-    def _extend_now(self) -> bool:
-        """At the hold point of an expert-paced run: one more epoch at the held learning rate,
-        unless the expert is done (then the final phase follows the planned schedule)."""
-        if not self.paced or self.finishing or self.epoch - self.extra_epochs != self.hold_epoch:
-            return False
-        self._drain_inbox()
-        self._observe_expert()
-        reason = self._reason_to_finish()
-        if reason:
-            self.finishing = reason
-            if self._hold_state is not None:
-                self._restore_hold()
-            return False
-        if self._hold_state is None:
-            self._hold_state = self._snapshot()
-        self.extra_epochs += 1
-        self.total_steps += self.batches
-        return True
-
-    def _snapshot(self) -> dict:
-        """The planned run's model at the hold point (weights, BatchNorm statistics, optimiser,
-        schedule): what the final phase starts from, whatever the extension did."""
-        return copy.deepcopy({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                              "scheduler": self.scheduler.state_dict()})
-
-    def _restore_hold(self) -> None:
-        """The extension is over: the final phase continues the planned run from the hold point,
-        with every answer given meanwhile in the level table. The extension's epochs kept the
-        model current for choosing queries; they never reach the final model, so answering longer
-        can add answers but cannot undo what the planned epochs learned (a long extension at low
-        levels, or CAT raising unanswered levels, had cost up to 12 points of clean accuracy)."""
-        state, self._hold_state = self._hold_state, None
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-
-    def _observe_expert(self) -> None:
-        self.pace.observe(self.book.used, len(self.book.skipped), len(self.book.pending))
-
-    def _reason_to_finish(self) -> str | None:
-        spent = self.book.room() == 0 and not self.book.pending
-        return self.pace.reason_to_finish(spent)
-
-    def _round_due(self) -> bool:
-        if not self.paced:
-            return self.epoch in self.rounds
-        # Expert-paced: a top-up after every epoch from warm-up on, none once the final phase began.
-        return not self.finishing and self.epoch >= max(self.settings.warmup_epochs, 1) and self.epoch < self.planned_epochs
-
-    # -- query rounds --------------------------------------------------------------------------
-    def _round(self):
-        """A scheduled round after an epoch. Synchronous mode waits until all its answers are in."""
-        if self.settings.mode == "continuous" and self.oracle is None and len(self.book.pending) >= self._low_water():
-            # the expert still has work queued: keep the budget for examples scored later, but let
-            # the answers given since the last propagation reach the others now (on the features
-            # of the last scoring pass: the k-NN is cheap, a fresh feature pass is not)
-            if len(self.book.answered) != self._answers_propagated:
-                self.propagate(fresh_features=False)
-            return
-        issued = self._start_round()
-        if self.settings.mode != "synchronous" or self.oracle is not None:
-            return
-        waiting_for = {q.example_id for q in issued}
-        while waiting_for & set(self.book.pending) and not self._stop:
-            self._drain_inbox(timeout=0.05)
-            self._report("waiting", self.batches, None, 0)
-            yield "waiting"
-        self.propagate()
-
-    def _refill_due(self) -> bool:
-        """Continuous mode with an expert: keep the queue from running dry, but only after
-        warm-up and not more often than every REFILL_GAP_BATCHES batches."""
-        if self.oracle is not None or not self.policy.uses_queries or self.book.room() == 0 or self.finishing:
-            return False
-        if self.epoch < max(self.settings.warmup_epochs, 1):
-            return False
-        return len(self.book.pending) < self._low_water() and self.step - self._last_refill_step >= REFILL_GAP_BATCHES
-
-    def _low_water(self) -> int:
-        return max(1, self.per_round // 4)
-
-    def _start_round(self) -> list[Query]:
-        count = min(self.per_round, self.book.room())
-        if count <= 0:
-            return []
-        self.round += 1
-        self._last_refill_step = self.step
-        self._report("query", self.batches, None, 0)
-        if self.oracle is None and self.settings.mode == "continuous":
-            self.propagate()  # the expert answers at their own pace: propagate what is in so far
-        queries = self.select_queries(count)
-        self.book.issue(queries)
-        if self.oracle is not None:
-            for query, level in zip(queries, self.oracle.answer(queries)):
-                if level is None:
-                    self.submit_skip(query.example_id, source=self.oracle.name)
-                else:
-                    self.submit_answer(query.example_id, nearest_grid_level(self.settings.grid, level), source=self.oracle.name)
-            self._drain_inbox()
-            self.propagate()
-        else:
-            self.callbacks.on_queries(queries)
-        return queries
-
-    # -- propagation (app/engine/propagate.py) ---------------------------------------------------
-    def propagate(self, fresh_features: bool = True) -> int:
-        """Predict a level for every example the expert has not answered and hand it to the
-        policy; returns how many examples it set (0 when propagation is off or nothing is answered).
-        fresh_features=False reuses the last propagation's features where there are some."""
-        method = self.settings.propagate
-        if method == "none" or not self.policy.uses_queries or not self.book.answered:
-            return 0
-        answered = torch.tensor(sorted(self.book.answered))
-        answers = torch.tensor([self.book.answered[i] for i in answered.tolist()])
-        self._answers_propagated = len(answered)
-        features = None
-        if method == "neighbours":
-            if fresh_features or self._propagation_features is None:
-                self._propagation_features = self._features_of_all()
-            features = self._propagation_features
-        predicted = predict(method, labels=self.dataset.train_y, features=features, answered=answered, answers=answers,
-                            num_classes=self.dataset.num_classes, grid=self.settings.grid)
-        unanswered = torch.ones(len(self.train_x), dtype=torch.bool)
-        unanswered[answered] = False
-        ids = torch.nonzero(unanswered & (self.table.source != Source.EXPERT)).flatten()
-        self.policy.apply_propagated(self.table, ids, predicted[ids])
-        self.propagated = len(ids)
-        self.callbacks.on_levels_changed()
-        return len(ids)
-
-    @torch.no_grad()
-    def _features_of_all(self) -> torch.Tensor:
-        """Clean-image features of every training example: the pool's were captured in this
-        round's scoring pass; the rest (answered, pending, skipped: at most the budget, or all
-        of them under random sampling, which scores nothing) are computed now."""
-        captured_ids, captured = self._pool_features or (torch.empty(0, dtype=torch.long), None)
-        self._pool_features = None
-        missing = torch.ones(len(self.train_x), dtype=torch.bool)
-        missing[captured_ids] = False
-        missing_ids = torch.nonzero(missing).flatten()
-        self.model.eval()
-        with PenultimateFeatures(self.model) as hook:
-            for start in range(0, len(missing_ids), EVAL_BATCH):
-                self.model(to_float(self.train_x[missing_ids[start : start + EVAL_BATCH].to(self.device)]))
-        self.model.train()
-        computed = torch.cat(hook.batches) if hook.batches else None
-        width = (captured if captured is not None else computed).shape[1]
-        features = torch.empty(len(self.train_x), width)
-        if captured is not None:
-            features[captured_ids] = captured
-        if computed is not None:
-            features[missing_ids] = computed
-        return features
-
-    @torch.no_grad()
-    def score_pool(self, pool: torch.Tensor) -> torch.Tensor:
-        """Softmax outputs (SCORE_DRAWS, N, K) for the pool, each example perturbed at its current
-        level. The noise comes from a generator seeded by (seed, round) and drawn in pool order
-        (the pool is sorted), so a round's scores are reproducible; the per-example hash of
-        `perturb_examples` would cost ~12% of a pass."""
-        self.model.eval()
-        probs = []
-        levels = self.table.level
-        generator = torch.Generator(self.device).manual_seed(derive_seed(self.settings.seed, "scoring", self.round))
-        capture = self.settings.propagate == "neighbours" and self.policy.uses_queries
-        hook = PenultimateFeatures(self.model)
-        for start in range(0, len(pool), SCORE_BATCH):
-            ids = pool[start : start + SCORE_BATCH]
-            clean = to_float(self.train_x[ids.to(self.device)])
-            batch_levels = levels[ids].to(self.device)
-            draws = []
-            for _ in range(SCORE_DRAWS):
-                noise = torch.randn(clean.shape, generator=generator, device=self.device)
-                noisy = perturb(clean.clone(), batch_levels, noise)
-                draws.append(torch.cat([torch.softmax(self.model(part), dim=1).cpu() for part in noisy.split(EVAL_BATCH)]))
-            probs.append(torch.stack(draws))
-            if capture:  # propagation's features: the clean images, in the same batches
-                with hook:
-                    for part in clean.split(EVAL_BATCH):
-                        self.model(part)
-        if capture:
-            self._pool_features = (pool.clone(), torch.cat(hook.batches) if hook.batches else None)
-        self.model.train()
-        return torch.cat(probs, dim=1) if probs else torch.empty(SCORE_DRAWS, 0, self.dataset.num_classes)
-
-    def select_queries(self, count: int) -> list[Query]:
-        pool = self.book.eligible(len(self.train_x))
-        answerable = self.oracle.answerable() if self.oracle is not None else None
-        if answerable is not None:  # a partial recording: ask only what it can answer
-            keep = torch.zeros(len(self.train_x), dtype=torch.bool)
-            keep[answerable[answerable < len(self.train_x)]] = True
-            pool = pool[keep[pool]]
-        generator = torch.Generator().manual_seed(derive_seed(self.settings.seed, "selection", self.round))
-        if self.settings.pool_subset and len(pool) > self.settings.pool_subset:
-            pool = pool[torch.randperm(len(pool), generator=generator)[: self.settings.pool_subset]]
-        probs = self.score_pool(pool) if self.settings.strategy != "random" else torch.empty(len(pool), 0)
-        target = target_entropy(self.policy.smoothing_weight(self.table.level[pool]), self.dataset.num_classes)
-        positions, utilities = select(self.settings.strategy, probs, count, generator, target_entropy=target,
-                                      random_share=self.settings.random_share)
-        queries = []
-        for position in positions.tolist():
-            example = int(pool[position])
-            label = int(self.dataset.train_y[example])
-            queries.append(Query(
-                example_id=example, label=label, class_name=self.dataset.classes[label],
-                level=float(self.table.level[example]), round=self.round,
-                utility=float(utilities[position]) if len(utilities) else 0.0,
-                noise_seed=self.noise_seed, grid=list(self.settings.grid),
-            ))
-        return queries
-
-    def _drain_inbox(self, timeout: float | None = None) -> None:
-        changed = False
-        while True:
-            try:
-                sequence, message = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
-            except queue.Empty:
-                break
-            timeout = None  # wait only for the first message
-            changed |= self.apply(message)
-            with self._answer_lock:  # applied: the book now says what the in-flight entry said
-                if self._in_flight.get(message.example_id, (None, None))[1] == sequence:
-                    del self._in_flight[message.example_id]
-        if changed:
-            self.answers_changed()
-
-    def answers_changed(self) -> None:
-        """The answers as a whole changed (given, undone, recovered): policies whose unanswered
-        levels follow them update the table."""
-        self.policy.on_answers(self.table, torch.tensor(list(self.book.answered.values()), dtype=torch.float32))
-        self.callbacks.on_levels_changed()
-
-    def apply(self, message: Message) -> bool:
-        """Training thread: bring the query book and the level table in line with a durable
-        message (from the inbox, or from recovery). Returns whether a level changed."""
-        example = message.example_id
-        if isinstance(message, Answer):
-            if self.book.answer(example, message.level) is None:
-                self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
-                return False
-            level = self.policy.training_level(message.level)  # α·ε* (relative levels; α = 1: the answer)
-            self.table.set_expert(example, level, self.step, self.policy.expert_cap(level))
-            return True
-        if isinstance(message, Skip):
-            self.book.skip(example)
-            return False  # a skip leaves the level as it is
-        restored_from_skip = example in self.book.skipped
-        if not self.book.undo(example, self._query_for(example)):
-            return False
-        if not restored_from_skip:
-            self.table.undo_expert(example)
-        return True
-
-    def _query_for(self, example: int) -> Query:
-        label = int(self.dataset.train_y[example])
-        return Query(
-            example_id=example, label=label, class_name=self.dataset.classes[label],
-            level=float(self.table.level[example]), round=self.round, utility=0.0,
-            noise_seed=self.noise_seed, grid=list(self.settings.grid),
-        )
-
     # -- evaluation and reporting --------------------------------------------------------------
     def mean_training_level(self) -> float:
-        """The amount of noise the method trains at: the mean level of the examples it perturbs
-        (GNT: σ; AQPL-soft: its σ; AQPL-GNT: the mean of its table; CAT: of its adapted levels).
-        Frontiers compare methods at equal amounts."""
-        if hasattr(self.policy, "training_sigma"):
-            return float(self.policy.training_sigma())
-        return float(self.table.level.mean())
+        """The amount of noise the method trains at (Assessment.mean_training_level)."""
+        return self.assessment.mean_training_level()
 
     def _evaluate(self, final: bool) -> Metrics:
         self._report("eval", self.batches, None, 0, final=final)
-        x, y = self.dataset.test_x, self.dataset.test_y
-        subset = 0
-        if not final and self.settings.eval_subset and len(x) > self.settings.eval_subset:
-            subset = self.settings.eval_subset
-            x, y = x[:subset], y[:subset]  # test sets are class-mixed; a fixed prefix keeps curves comparable
-        curve = robustness_curve(self.model, x, y, self.device, self.settings.grid)
-        clean = curve[0] if self.settings.grid[0] == 0 else accuracy(self.model, x, y, self.device)
-        has_suite = self.suite is not None and "gaussian" in self.suite  # else conform levels at most
-        scores = suite_scores(self.model, self.suite, self.device) if final and has_suite else {}
-        conform_levels = (self.suite or {}).get("conform_levels") if final else None
-        conform, calibration = None, {}
-        if final:  # calibration (NLL, ECE, accuracy at 90% coverage): the final evaluation only
-            clean, calibration["clean"] = scored(self.model, x, y, self.device)
-            if "gaussian_calibration" in scores:
-                calibration["gaussian"] = scores["gaussian_calibration"]
-            if conform_levels is not None:
-                conform, calibration["conform"] = scored(self.model, x, y, self.device, level=conform_levels)
-        metrics = Metrics(
-            epoch=self.epoch, step=self.step, answers=self.book.used, clean=clean,
-            gaussian=scores.get("gaussian"), all=scores.get("all"),
-            curve_levels=list(self.settings.grid), curve_accuracy=curve, loss=self.last_loss, final=final,
-            per_corruption=scores.get("per_corruption", {}), level_counts=self.table.counts(), subset=subset,
-            conform=conform, calibration=calibration, all_unimitated=scores.get("all_unimitated"),
-            mean_level=self.mean_training_level(),
-        )
-        if final and has_suite:
-            self._suite_info = (scores["suite"], scores["suite_source"])
+        metrics = self.assessment.evaluate(final, self.epoch, self.step, self.last_loss)
         self.history.append(metrics)
         self.store.log_metrics(metrics)
         self.callbacks.on_metrics(metrics)
@@ -578,16 +293,8 @@ class Trainer:
 
     def _finish(self) -> None:
         final = self._evaluate(final=True)
-        suite, source = getattr(self, "_suite_info", (None, None))
-        self.result = RunResult(
-            method=self.settings.method, seed=self.settings.seed, clean=final.clean, gaussian=final.gaussian,
-            all=final.all, per_corruption=final.per_corruption, curve_levels=final.curve_levels,
-            curve_accuracy=final.curve_accuracy, queries_used=self.book.used, budget=self.book.budget,
-            epochs_done=self.epoch, stopped_early=self._stop, seconds=time.perf_counter() - self._started,
-            device=describe(self.device), suite=suite, suite_source=source,
-            history=[vars(m) for m in self.history], conform=final.conform, calibration=final.calibration,
-            all_unimitated=final.all_unimitated, mean_level=final.mean_level, augment=self.settings.augment,
-        )
+        self.result = self.assessment.result(final, self.history, self.epoch, self._stop,
+                                             time.perf_counter() - self._started)
 
     def _report(self, phase: str, batch: int, loss_sum, loss_count: int, final: bool = False) -> None:
         now = time.perf_counter()
@@ -597,17 +304,11 @@ class Trainer:
         elapsed = now - self._started
         eta = elapsed / self.step * (self.total_steps - self.step) if self.step else None
         loss = float(loss_sum) / loss_count if loss_count else self.last_loss
-        pace, idle_left = "", None
-        if self.paced and (self.extra_epochs or self.finishing):
-            pace = "finishing" if self.finishing or not self._holding else "extending"
-            if pace == "extending":
-                idle_left = max(0.0, self.pace.idle_s - self.pace.idle_for())
         self.callbacks.on_progress(Progress(
             phase=phase, epoch=min(self.epoch + 1, self.planned_epochs), epochs=self.planned_epochs,
             batch=batch, batches=self.batches, step=self.step, total_steps=self.total_steps,
-            elapsed_s=elapsed, eta_s=eta, loss=loss, final=final, pace=pace, extra_epochs=self.extra_epochs,
-            answers=self.book.used, budget=self.book.budget,
-            answers_per_min=self.pace.answers_per_minute() if self.paced else None, idle_left_s=idle_left,
+            elapsed_s=elapsed, eta_s=eta, loss=loss, final=final, answers=self.book.used, budget=self.book.budget,
+            **self.pacing.progress(),
         ))
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -617,8 +318,8 @@ class Trainer:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "table": self.table.state_dict(),
             "book": self.book.state_dict(), "history": [vars(m) for m in self.history],
-            "last_loss": self.last_loss, "last_refill_step": self._last_refill_step,
-            "extra_epochs": self.extra_epochs, "finishing": self.finishing, "hold_state": self._hold_state,
+            "last_loss": self.last_loss, "last_refill_step": self.query_rounds.last_refill_step,
+            "extra_epochs": self.extra_epochs, "finishing": self.finishing, "hold_state": self.pacing.hold_state,
             "torch_rng": torch.get_rng_state(), "settings": self.settings.to_dict(),
         }
 
@@ -631,10 +332,10 @@ class Trainer:
         self.book.load_state_dict(state["book"])
         self.history = [Metrics(**m) for m in state["history"]]
         self.last_loss = state["last_loss"]
-        self._last_refill_step = state["last_refill_step"]
+        self.query_rounds.last_refill_step = state["last_refill_step"]
         self.extra_epochs = state.get("extra_epochs", 0)
         self.finishing = state.get("finishing")
-        self._hold_state = state.get("hold_state")
+        self.pacing.hold_state = state.get("hold_state")
         self.total_steps = self.planned_epochs * self.batches
         torch.set_rng_state(state["torch_rng"])
 
