@@ -6,7 +6,7 @@ One answer, from the key press to a training batch, through distinct names:
     1. key 0–9 / a click (GUI thread): QueryPanel.keyPressEvent → answer_index → answer_level
     2. the sink: Trainer.submit(Answer) — validate, persist, enqueue (below)
     3. the screen moves on: QueryQueue.give (only after the answer is durable)
-    4. before the next batch (training thread): Trainer.apply → QueryBook.answer, LevelTable.set_expert
+    4. before the next batch (training thread): Trainer.apply → QueryBook.record_answered, LevelTable.set_expert
     5. the batch: the level policy reads the example's level from the LevelTable
     An oracle (simulated, replayed) `answer`s a whole round of queries at once and enters at 2.
 
@@ -15,7 +15,7 @@ One answer, from the key press to a training batch, through distinct names:
     recovery (on reopen) ────┘   msg: Answer,       ├─ persist: RunStore → answers.sqlite (durable)
                                       Skip, Undo    └─ enqueue in the trainer's inbox
     training thread, before the next batch: Trainer.apply(msg)  (app/engine/desk.py)
-        → QueryBook.answer / skip / undo   (what is pending, answered, skipped)
+        → QueryBook.record_answered / record_skipped / undo   (what is pending, answered, skipped)
         → LevelTable.set_expert / undo_expert   (the level, its ceiling, and the undo history)
 
 One answer's state lives in four places; one of them is the truth and the others follow it:

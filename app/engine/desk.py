@@ -114,14 +114,14 @@ class AnswerDesk:
         inbox, or from recovery). Returns whether a level changed."""
         example = message.example_id
         if isinstance(message, Answer):
-            if self.book.answer(example, message.level) is None:
+            if self.book.record_answered(example, message.level) is None:
                 self.callbacks.on_warning(f"answer for example {example} ignored: it is not waiting for an answer")
                 return False
             level = self.policy.training_level(message.level)  # α·ε* (relative levels; α = 1: the answer)
             self.table.set_expert(example, level, self.position.step, self.policy.expert_cap(level))
             return True
         if isinstance(message, Skip):
-            self.book.skip(example)
+            self.book.record_skipped(example)
             return False  # a skip leaves the level as it is
         restored_from_skip = example in self.book.skipped
         if not self.book.undo(example, self.query_for(example)):

@@ -53,13 +53,14 @@ class QueryBook:
         for query in queries:
             self.pending[query.example_id] = query
 
-    def answer(self, example_id: int, level: float) -> Query | None:
+    def record_answered(self, example_id: int, level: float) -> Query | None:
+        """The pending query of `example_id` is closed with `level` (None: it was not pending)."""
         query = self.pending.pop(example_id, None)
         if query is not None:
             self.answered[example_id] = level
         return query
 
-    def skip(self, example_id: int) -> Query | None:
+    def record_skipped(self, example_id: int) -> Query | None:
         query = self.pending.pop(example_id, None)
         if query is not None:
             self.skipped.add(example_id)
