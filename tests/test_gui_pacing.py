@@ -58,6 +58,7 @@ def test_finish_key_ends_the_extension_and_every_answer_counts(window, qtbot, sm
     assert window.finish_action.isEnabled() and window.finish_action.shortcut().toString() == "F8"
     window.toggle_pause()  # F6: hold training still so the next answer surely lands in the final phase
     qtbot.waitUntil(lambda: session.worker.parked.is_set(), timeout=WAIT_MS)
+    extended = trainer.extra_epochs  # the extension so far, the epoch under way included
     window.finish_action.trigger()  # F8
     qtbot.keyClick(window.panel, Qt.Key.Key_2)  # an answer given after Finish still counts
     window.toggle_pause()
@@ -65,7 +66,9 @@ def test_finish_key_ends_the_extension_and_every_answer_counts(window, qtbot, sm
     assert trainer.finishing == "finish" and session.outcome.status == "done"
     assert session.outcome.result.queries_used == 4 == trainer.history[-1].answers
     assert "4 answers" in window.status.bar.format()
-    assert ("F8", next(text for key, text in WINDOW_KEYS if key == "F8")) in WINDOW_KEYS
+    # F8 ended the extension: no epoch was added after it, and the planned final phase ran to its end
+    assert trainer.extra_epochs == extended and trainer.epoch == trainer.settings.epochs + extended
+    assert dict(WINDOW_KEYS)[window.finish_action.shortcut().toString()].startswith("finish")  # the help's F8 line
 
 
 def test_the_status_line_says_answers_rate_and_what_remains():
