@@ -1,6 +1,6 @@
 """Plain helpers the tests share: settings from the one source of defaults, answer records,
 slices of a dataset, dataset files written in exactly the official layouts, the command line run
-in-process, and the checks of a one-line error. Fixtures live in tests/conftest.py; the fuzz
+in-process, the checks of a one-line error, and queries, evaluations and sessions for the window. Fixtures live in tests/conftest.py; the fuzz
 suite's property and mutations in tests/fuzz_support.py (they need Hypothesis). Importable
 outside pytest too (tests/crash_driver.py, tests/crash_harness.py).
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.engine.events import AnswerRecord, Callbacks
+from app.engine.events import AnswerRecord, Callbacks, Metrics, Query
 from app.engine.settings import Settings, defaults_for
 
 GRID = [round(0.1 * i, 1) for i in range(11)]  # the gray family's candidate grid (resources/defaults.toml)
@@ -88,6 +88,32 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
 # One epoch of the small CNN on an image folder (give --data-dir and --out): seconds.
 TINY_RUN = ("--simulate-oracle", "--dataset", "imagefolder", "--method", "standard", "--epochs", "1",
             "--batch-size", "8", "--no-suite", "--quiet", "--eval-every", "0")
+
+
+# -- the window ------------------------------------------------------------------------------------------
+WAIT_MS = 60_000  # the longest a window test waits for the worker
+
+
+def query(example: int, level: float = 0.0) -> Query:
+    """A query on GRID for the query panel: class example % 10, first round."""
+    return Query(example_id=example, label=example % 10, class_name=f"class {example % 10}", level=level, round=1,
+                 utility=0.0, noise_seed=0, grid=GRID)
+
+
+def metrics(epoch: int, answers: int, clean: float, final: bool = False, gaussian=None, all=None) -> Metrics:
+    """An evaluation for the accuracy plot: step 10 × epoch, a one-point curve at level 0."""
+    return Metrics(epoch=epoch, step=epoch * 10, answers=answers, clean=clean, gaussian=gaussian, all=all,
+                   curve_levels=[0.0], curve_accuracy=[clean], loss=None, final=final)
+
+
+def start_session(window, qtbot, dataset, **request):
+    """Start a session without the corruption suite (SessionRequest's other fields in `request`)
+    and wait until its trainer exists or it has ended."""
+    from app.gui.prepare import SessionRequest
+
+    session = window.start_session(SessionRequest(dataset=dataset, load_suite=False, **request))
+    qtbot.waitUntil(lambda: session.trainer is not None or not session.active, timeout=WAIT_MS)
+    return session
 
 
 # -- the file system -----------------------------------------------------------------------------------

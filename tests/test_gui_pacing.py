@@ -12,15 +12,14 @@ pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import QRect, Qt  # noqa: E402
 
-from app.engine.events import Metrics, Progress  # noqa: E402
+from app.engine.events import Progress  # noqa: E402
 from app.gui.main_window import MainWindow, clamp_geometry, default_geometry  # noqa: E402
 from app.gui.plots import AccuracyPlot  # noqa: E402
 from app.gui.prepare import SessionRequest  # noqa: E402
 from app.gui.settings_store import SettingsStore  # noqa: E402
 from app.gui.shortcuts import WINDOW_KEYS  # noqa: E402
 from app.gui.status_bar import describe_answers, describe_progress  # noqa: E402
-
-WAIT_MS = 60_000
+from tests.helpers import WAIT_MS, metrics  # noqa: E402
 
 
 @pytest.fixture
@@ -105,11 +104,6 @@ def test_the_window_opens_inside_a_small_screen(qtbot, tmp_path):
     again = MainWindow(store, project_root=tmp_path / "projects")
     qtbot.addWidget(again)
     assert available.contains(again.geometry())
-
-
-def metrics(epoch: int, answers: int, clean: float) -> Metrics:
-    return Metrics(epoch=epoch, step=epoch * 10, answers=answers, clean=clean, gaussian=None, all=None,
-                   curve_levels=[0.0], curve_accuracy=[clean], loss=None)
 
 
 def test_accuracy_is_plotted_by_epoch_until_the_first_answer(qtbot):
