@@ -1,10 +1,14 @@
-"""Shared fixtures: an isolated cache folder, small slices of the embedded dataset, and settings
-built from the one source of defaults (resources/defaults.toml, through `defaults_for`)."""
+"""Shared fixtures: an isolated cache folder, small slices of the embedded dataset, settings
+built from the one source of defaults (resources/defaults.toml, through `defaults_for`), a tiny
+image folder and a tiny disk. Plain helpers are in tests/helpers.py."""
 
 import os
+import subprocess
 
 import pytest
 import torch
+
+from tests.helpers import CPU, settings, slice_dataset, write_image_folder
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -33,16 +37,6 @@ def embedded():
     return load_dataset("embedded")
 
 
-def slice_dataset(dataset, train: int, test: int, name: str | None = None):
-    from app.engine.data.dataset import Dataset
-
-    return Dataset(
-        name=name or f"{dataset.name}-{train}", train_x=dataset.train_x[:train].clone(), train_y=dataset.train_y[:train].clone(),
-        test_x=dataset.test_x[:test].clone(), test_y=dataset.test_y[:test].clone(), classes=dataset.classes,
-        source=dataset.source, data_dir=dataset.data_dir,
-    )
-
-
 @pytest.fixture(scope="session")
 def tiny(embedded):
     """300 train / 100 test images: projects, faults and recorded runs."""
@@ -52,10 +46,9 @@ def tiny(embedded):
 @pytest.fixture(scope="session")
 def make_settings():
     """`make_settings(**overrides)`: the gray family's defaults on the CPU, then `overrides`."""
-    from app.engine.settings import defaults_for
 
     def make(**overrides):
-        return defaults_for("gray", **{"device": "cpu", **overrides})
+        return settings(CPU, **overrides)
 
     return make
 
@@ -66,13 +59,22 @@ def small(embedded):
     return slice_dataset(embedded, 600, 200)
 
 
-def write_mnist_layout(folder, dataset, train: int, test: int) -> str:
-    """The first images of `dataset` as MNIST IDX files: a dataset that other processes (sweep
-    workers, torchrun ranks) load by name with --dataset mnist --data-dir FOLDER."""
-    from tests.test_datasets import write_idx
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """A gray image folder, 2 classes × 8 images of 8×8 (12 training images): one epoch of the
+    small CNN on it takes well under a second (tests.helpers.TINY_RUN)."""
+    return write_image_folder(tmp_path_factory.mktemp("images"))
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, x, y, n in (("train", dataset.train_x, dataset.train_y, train), ("t10k", dataset.test_x, dataset.test_y, test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", x[:n, 0].numpy(), False)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", y[:n].numpy(), False)
-    return str(folder)
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 2 MB file system (tmpfs), where the root user may mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs permission to mount a small tmpfs")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)

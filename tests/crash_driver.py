@@ -35,8 +35,7 @@ from app.engine.oracle import ReplayOracle  # noqa: E402
 from app.engine.oracle.base import nearest_grid_level  # noqa: E402
 from app.engine.project import Project  # noqa: E402
 from app.engine.settings import defaults_for  # noqa: E402
-
-GRID = [round(0.1 * i, 1) for i in range(11)]
+from tests.helpers import GRID, slice_dataset  # noqa: E402
 
 
 def say(line: str) -> None:
@@ -45,11 +44,8 @@ def say(line: str) -> None:
 
 
 def tiny_dataset(train: int, test: int) -> Dataset:
-    full = load_dataset("embedded")
-    return Dataset(
-        name="embedded", train_x=full.train_x[:train].clone(), train_y=full.train_y[:train].clone(),
-        test_x=full.test_x[:test].clone(), test_y=full.test_y[:test].clone(), classes=full.classes,
-    )
+    """The first `train` / `test` images of the embedded dataset (conftest's `tiny` is 300 / 100)."""
+    return slice_dataset(load_dataset("embedded"), train, test, name="embedded")
 
 
 def make_settings(args):

@@ -20,9 +20,9 @@ HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "crash_driver.py"
 sys.path.insert(0, str(HERE.parent))
 
-from app.engine.events import Callbacks  # noqa: E402
 from app.engine.levels import Source  # noqa: E402
 from app.engine.project import Project  # noqa: E402
+from tests.helpers import Warnings  # noqa: E402
 
 
 def write_levels(path: Path, size: int = 600, seed: int = 1) -> Path:
@@ -107,20 +107,12 @@ def lost_answers(project_dir: Path, acks: Acks) -> list[str]:
     return lost
 
 
-class _Warnings(Callbacks):
-    def __init__(self):
-        self.messages = []
-
-    def on_warning(self, message):
-        self.messages.append(message)
-
-
 def mismatches_after_reopen(project_dir: Path, dataset) -> list[str]:
     """Reopen a project and compare the restored trainer (query book and level table) with the
     database: what a user reopening the project would find wrong."""
     problems = []
     with Project.open(project_dir) as project:
-        trainer = project.make_trainer(dataset, callbacks=_Warnings())
+        trainer = project.make_trainer(dataset, callbacks=Warnings())
         status = project.store.answers.status()
         answered = 0
         for example, (kind, level, _) in status.items():

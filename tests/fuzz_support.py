@@ -8,8 +8,13 @@ Profiles (HYPOTHESIS_PROFILE selects one; `ci` is the default):
 The property, for every file and value the program reads: it either reads it correctly or
 refuses it with the project's AQPLError, whose message is ONE line that names the file and says
 what to do — never another exception (a traceback for the user), a hang, or a NaN.
+
+Also here, for the targets that share them: how files get damaged (`mutate`, drawn by
+Hypothesis) and what accepted settings must satisfy (`check_settings`). Plain helpers (dataset
+files, settings, ...) are in tests/helpers.py.
 """
 
+import math
 import os
 import signal
 import tempfile
@@ -19,8 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from app.cli.report import one_line
+from app.engine.settings import Settings
 from app.errors import AQPLError
 
 _COMMON = dict(
@@ -40,6 +47,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 IGNORED_WARNINGS = (DeprecationWarning, PendingDeprecationWarning)
 
 HANG_S = 60  # one example: far above any real input's time
+MAX_EPOCHS = 100_000  # more is no run anyone waits for (see check_settings)
 
 
 class Hang(Exception):
@@ -103,3 +111,37 @@ def scratch():
     """A fresh empty folder (Path) for one example, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="aqpl-fuzz-", dir=_SCRATCH) as folder:
         yield Path(folder)
+
+
+def mutate(raw: bytes, data) -> bytes:
+    """Truncate, flip bits, overwrite a few bytes: how files get damaged."""
+    raw = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 4), label="mutations")):
+        if not raw:
+            break
+        at = data.draw(st.integers(0, 2**16), label="at") % len(raw)  # not len-bound: files may vary in size
+        kind = data.draw(st.sampled_from(["flip", "truncate", "overwrite", "insert"]), label="kind")
+        if kind == "flip":
+            raw[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif kind == "truncate":
+            del raw[at:]
+        elif kind == "overwrite":
+            chunk = data.draw(st.binary(min_size=1, max_size=8))
+            raw[at:at + len(chunk)] = chunk
+        else:
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    return bytes(raw)
+
+
+def check_settings(settings: Settings) -> None:
+    """What every run relies on, for settings that were accepted."""
+    assert settings.validate() is settings
+    assert len(settings.grid) >= 2 and all(0 <= g <= 1 for g in settings.grid)
+    for train in (1, 600, 60_000):
+        count = settings.budget_count(train)
+        assert 0 <= count <= train
+        assert all("\n" not in note for note in settings.notices(train))
+    assert math.isfinite(settings.smoothing) and settings.smoothing * settings.cat_eps_max <= 0.5 + 1e-9
+    assert settings.epochs <= MAX_EPOCHS  # validate refuses more (the round schedule would exhaust memory)
+    assert all(1 <= epoch < settings.epochs for epoch in settings.round_epochs())
+    assert all(settings.per_round(train) >= 0 for train in (1, 600, 60_000))

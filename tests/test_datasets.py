@@ -1,36 +1,19 @@
 """Every loader on small files written in exactly the official layouts, and their errors."""
 
-import gzip
 import pickle
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from app.engine.data import load_dataset
 from app.errors import DatasetError, SettingsError
-
-
-def write_idx(path, array, compress=True):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(data) if compress else data)
-
-
-def make_mnist(folder, n_train=30, n_test=10, compress=True):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    suffix = ".gz" if compress else ""
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (n, 28, 28)), compress)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(n) % 10, compress)
-    return folder
+from tests.helpers import write_cifar, write_idx, write_image_folder, write_mnist, write_tiny_imagenet
 
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_mnist_idx_plain_and_gzip(tmp_path, compress):
-    make_mnist(tmp_path, compress=compress)
+    write_mnist(tmp_path, compress=compress)
     data = load_dataset("mnist", str(tmp_path))
     assert data.train_x.shape == (30, 1, 28, 28) and data.train_x.dtype == torch.uint8
     assert data.test_y.tolist() == list(range(10))
@@ -38,7 +21,7 @@ def test_mnist_idx_plain_and_gzip(tmp_path, compress):
 
 
 def test_torchvision_raw_layout_is_found(tmp_path):
-    make_mnist(tmp_path / "FashionMNIST" / "raw")
+    write_mnist(tmp_path / "FashionMNIST" / "raw")
     data = load_dataset("fashion-mnist", str(tmp_path))
     assert len(data.train_x) == 30 and data.classes[0] == "T-shirt/top"
 
@@ -50,7 +33,7 @@ def test_embedded_dataset_is_class_balanced(embedded):
 
 
 def test_truncated_idx_file(tmp_path):
-    make_mnist(tmp_path, compress=False)
+    write_mnist(tmp_path, compress=False)
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(DatasetError, match="truncated or corrupt"):
@@ -58,7 +41,7 @@ def test_truncated_idx_file(tmp_path):
 
 
 def test_corrupt_gzip(tmp_path):
-    make_mnist(tmp_path)
+    write_mnist(tmp_path)
     path = tmp_path / "t10k-labels-idx1-ubyte.gz"
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(DatasetError, match="t10k-labels.*corrupt or truncated"):
@@ -66,14 +49,14 @@ def test_corrupt_gzip(tmp_path):
 
 
 def test_missing_idx_file_names_it(tmp_path):
-    make_mnist(tmp_path)
+    write_mnist(tmp_path)
     (tmp_path / "train-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DatasetError, match="train-labels-idx1-ubyte.gz is missing"):
         load_dataset("mnist", str(tmp_path))
 
 
 def test_label_count_mismatch_and_out_of_range_labels(tmp_path):
-    make_mnist(tmp_path)
+    write_mnist(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(29) % 10)
     with pytest.raises(DatasetError, match="30 images but 29 labels"):
         load_dataset("mnist", str(tmp_path))
@@ -83,21 +66,10 @@ def test_label_count_mismatch_and_out_of_range_labels(tmp_path):
 
 
 def test_wrong_shape_is_rejected(tmp_path):
-    make_mnist(tmp_path)
+    write_mnist(tmp_path)
     write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((30, 784)))
     with pytest.raises(DatasetError, match=r"expected \(N, H, W\)"):
         load_dataset("mnist", str(tmp_path))
-
-
-def write_cifar(root, n=8):
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        entry = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "labels": [i % 10 for i in range(n)]}
-        (folder / name).write_bytes(pickle.dumps(entry))
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"c{i}" for i in range(10)]}))
-    return folder
 
 
 def test_cifar10_python_batches(tmp_path):
@@ -115,24 +87,6 @@ def test_cifar10_refuses_code_in_pickles(tmp_path):
     (folder / "data_batch_3").write_bytes(pickle.dumps({"data": print, "labels": []}))
     with pytest.raises(DatasetError, match="data_batch_3 is corrupt"):
         load_dataset("cifar10", str(tmp_path))
-
-
-def write_tiny_imagenet(root, wnids=("n02", "n01", "n03"), per_class=3):
-    base = root / "tiny-imagenet-200"
-    rng = np.random.default_rng(0)
-    for w in wnids:
-        (base / "train" / w / "images").mkdir(parents=True)
-        for k in range(per_class):
-            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(base / "train" / w / "images" / f"{w}_{k}.JPEG")
-    (base / "val" / "images").mkdir(parents=True)
-    lines = []
-    for k, w in enumerate(wnids):
-        Image.fromarray(np.full((64, 64, 3), 40 * k, dtype=np.uint8)).save(base / "val" / "images" / f"val_{k}.JPEG")
-        lines.append(f"val_{k}.JPEG\t{w}\t0\t0\t63\t63")
-    (base / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
-    (base / "wnids.txt").write_text("\n".join(wnids) + "\n")
-    (base / "words.txt").write_text("n01\tgoldfish, Carassius auratus\nn02\tsalamander\nn03\ttree frog\n")
-    return base
 
 
 def test_tiny_imagenet_layout_with_sorted_wnids(tmp_path):
@@ -153,17 +107,8 @@ def test_tiny_imagenet_annotation_with_unknown_class(tmp_path):
         load_dataset("tiny-imagenet", str(tmp_path))
 
 
-def write_folder(root, sizes=None, classes=("cat", "dog"), per_class=10):
-    rng = np.random.default_rng(0)
-    for c in classes:
-        (root / c).mkdir(parents=True)
-        for k in range(per_class):
-            size = (sizes or {}).get((c, k), 16)
-            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / c / f"{k}.png")
-
-
 def test_image_folder_split_is_stratified(tmp_path):
-    write_folder(tmp_path)
+    write_image_folder(tmp_path, per_class=10, size=16, pixels="colour-noise")
     data = load_dataset("imagefolder", str(tmp_path))
     assert data.classes == ["cat", "dog"]
     assert data.train_x.shape == (16, 3, 16, 16) and data.test_x.shape == (4, 3, 16, 16)
@@ -171,7 +116,7 @@ def test_image_folder_split_is_stratified(tmp_path):
 
 
 def test_image_folder_mixed_sizes_need_image_size(tmp_path):
-    write_folder(tmp_path, sizes={("dog", 3): 20})
+    write_image_folder(tmp_path, per_class=10, size=16, pixels="colour-noise", sizes={("dog", 3): 20})
     with pytest.raises(DatasetError, match=r"dog/3.png is 20×20 .* mixed image sizes; pass --image-size"):
         load_dataset("imagefolder", str(tmp_path))
     data = load_dataset("imagefolder", str(tmp_path), image_size=12)
@@ -179,7 +124,7 @@ def test_image_folder_mixed_sizes_need_image_size(tmp_path):
 
 
 def test_image_folder_non_image_files_are_skipped_with_a_warning(tmp_path):
-    write_folder(tmp_path)
+    write_image_folder(tmp_path, per_class=10, size=16, pixels="colour-noise")
     (tmp_path / "cat" / "notes.txt").write_text("not an image")
     data = load_dataset("imagefolder", str(tmp_path))
     assert len(data.train_x) + len(data.test_x) == 20
@@ -187,7 +132,7 @@ def test_image_folder_non_image_files_are_skipped_with_a_warning(tmp_path):
 
 
 def test_image_folder_broken_image_names_the_file(tmp_path):
-    write_folder(tmp_path)
+    write_image_folder(tmp_path, per_class=10, size=16, pixels="colour-noise")
     (tmp_path / "dog" / "5.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(DatasetError, match=r"dog/5.png is not a readable image"):
         load_dataset("imagefolder", str(tmp_path))

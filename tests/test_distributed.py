@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from app.cli.main import main
-from tests.conftest import write_mnist_layout
+from tests.helpers import write_mnist
 
 # DDP changes the training noise (each rank draws its own) and BatchNorm's batch (each rank
 # normalises over its half), not the examples of a step or the schedule: the result moves
@@ -32,7 +32,7 @@ def result(out) -> dict:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory, embedded):
-    return write_mnist_layout(tmp_path_factory.mktemp("ddp-mnist"), embedded, 400, 200)
+    return str(write_mnist(tmp_path_factory.mktemp("ddp-mnist"), 400, 200, compress=False, dataset=embedded))
 
 
 def test_two_processes_train_one_run(data, tmp_path, one_thread):

@@ -2,10 +2,8 @@
 problem and the fix, and loses nothing (docs/projects.md →
 "What was tried → what the user sees")."""
 
-import contextlib
 import errno
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,39 +14,10 @@ import torch
 
 from app.engine.data import Dataset
 from app.errors import AQPLError, DatasetError, SettingsError
-from app.engine.events import AnswerRecord, Callbacks
 from app.engine.project import DiskFullError, Project, ProjectError, ProjectLockedError, ReadOnlyError
 from app.engine.project import answers as answers_module
 from app.engine.project import checkpoints
-from app.engine.settings import defaults_for
-
-GRID = [round(0.1 * i, 1) for i in range(11)]
-
-
-def settings(**overrides):
-    values = dict(epochs=2, batch_size=100, budget="20", warmup_epochs=1, device="cpu", eval_subset=50, method="aqpl-gnt")
-    values.update(overrides)
-    return defaults_for("gray", **values)
-
-
-def record(example, level=0.3):
-    return AnswerRecord(example_id=example, level=level, grid=GRID, noise_seed=0, time_taken_s=1.0,
-                        wall_time=time.time(), round=1, step=0)
-
-
-def one_line(error: Exception) -> str:
-    message = str(error)
-    assert "\n" not in message and len(message) < 600, message
-    return message
-
-
-
-class Warnings(Callbacks):
-    def __init__(self):
-        self.messages = []
-
-    def on_warning(self, message):
-        self.messages.append(message)
+from tests.helpers import SHORT_RUN, Warnings, answer_record, fill_disk, one_line, read_only, settings
 
 
 @pytest.fixture
@@ -59,7 +28,7 @@ def trained_project(tmp_path, tiny):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.save({"levels": torch.full((len(tiny.train_x),), 0.4)}, tmp_path / "levels.pt")
-    with Project.create(tmp_path / "p", settings(epochs=3)) as project:
+    with Project.create(tmp_path / "p", settings(SHORT_RUN, epochs=3)) as project:
         project.make_trainer(tiny, oracle=ReplayOracle(tmp_path / "levels.pt")).run()
     torch.set_num_threads(threads)
     return tmp_path / "p"
@@ -86,7 +55,7 @@ def test_a_folder_that_is_not_a_project(tmp_path):
 
 
 def test_a_project_written_by_a_newer_version(tmp_path):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     (tmp_path / "p" / "aqpl-project.json").write_text(json.dumps({"format": 2, "app_version": "3.0.0"}))
     with pytest.raises(ProjectError) as error:
         Project.open(tmp_path / "p")
@@ -95,7 +64,7 @@ def test_a_project_written_by_a_newer_version(tmp_path):
 
 
 def test_an_answers_database_written_by_a_newer_version(tmp_path):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     db = sqlite3.connect(tmp_path / "p" / "answers.sqlite")
     db.execute("PRAGMA user_version = 2")
     db.close()
@@ -104,14 +73,14 @@ def test_an_answers_database_written_by_a_newer_version(tmp_path):
 
 
 def test_a_damaged_marker(tmp_path):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     (tmp_path / "p" / "aqpl-project.json").write_text("{not json")
     with pytest.raises(ProjectError, match=r"aqpl-project.json is damaged: restore it"):
         Project.open(tmp_path / "p")
 
 
 def test_a_damaged_or_missing_answers_database(tmp_path):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     for suffix in ("", "-wal", "-shm"):
         (tmp_path / "p" / f"answers.sqlite{suffix}").unlink(missing_ok=True)
     with pytest.raises(ProjectError, match="answers.sqlite is missing: .*restore the file from a backup"):
@@ -123,29 +92,9 @@ def test_a_damaged_or_missing_answers_database(tmp_path):
 
 
 # -- read-only and full ----------------------------------------------------------------------------
-@contextlib.contextmanager
-def read_only(folder):
-    """chmod for ordinary users; root ignores permissions, so a read-only bind mount instead."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        try:
-            yield
-        finally:
-            folder.chmod(0o755)
-        return
-    if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
-        pytest.skip("running as root without permission to mount: cannot make a folder read-only")
-    try:
-        if subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], capture_output=True).returncode != 0:
-            pytest.skip("cannot remount read-only here")
-        yield
-    finally:
-        subprocess.run(["umount", str(folder)], capture_output=True)
-
-
 def test_a_read_only_project_folder(tmp_path):
-    with Project.create(tmp_path / "p", settings()) as project:
-        project.store.record_answer(record(4))
+    with Project.create(tmp_path / "p", settings(SHORT_RUN)) as project:
+        project.store.record_answer(answer_record(4))
     with read_only(tmp_path / "p"):
         with pytest.raises(ReadOnlyError) as error:
             Project.open(tmp_path / "p")
@@ -157,19 +106,19 @@ def test_a_read_only_project_folder(tmp_path):
 def test_a_full_disk_while_answering_keeps_every_saved_answer(tmp_path):
     """SQLite reports a full disk as SQLITE_FULL whatever the cause; a page limit makes it happen
     on any machine (the tmpfs test below fills a real file system)."""
-    with Project.create(tmp_path / "p", settings()) as project:
+    with Project.create(tmp_path / "p", settings(SHORT_RUN)) as project:
         db = project.store.answers._db
         pages = db.execute("PRAGMA page_count").fetchone()[0]
         db.execute(f"PRAGMA max_page_count = {pages + 2}")
         saved = []
         with pytest.raises(DiskFullError) as error:
             for example in range(100_000):
-                project.store.record_answer(record(example))
+                project.store.record_answer(answer_record(example))
                 saved.append(example)
         assert "is full, could not save the answer for example" in one_line(error.value)
         assert "free some space and try again" in str(error.value)
         db.execute("PRAGMA max_page_count = 1000000")  # space freed
-        project.store.record_answer(record(999_999))
+        project.store.record_answer(answer_record(999_999))
     with Project.open(tmp_path / "p") as project:
         assert [a["example_id"] for a in project.answers()] == saved + [999_999]
 
@@ -191,43 +140,25 @@ def test_a_full_disk_while_saving_a_checkpoint_keeps_the_previous_one(trained_pr
     assert after == before  # no temporary file left, the old checkpoints untouched
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 2 MB file system (tmpfs), where the root user may mount one."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-                                           capture_output=True).returncode != 0:
-        pytest.skip("needs permission to mount a small tmpfs")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
 def test_a_really_full_disk(tiny_disk, tiny):
     from app.engine.trainer import Trainer
 
-    project = Project.create(tiny_disk / "p", settings())
-    trainer = Trainer(settings(), tiny)
+    project = Project.create(tiny_disk / "p", settings(SHORT_RUN))
+    trainer = Trainer(settings(SHORT_RUN), tiny)
     project.store.save_checkpoint(trainer.state_dict())
     filler = tiny_disk / "filler"
-    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):  # fill the disk to the last byte
-        for size in (65536, 4096, 512, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    f.write(b"\0" * size)
+    fill_disk(filler)
     saved = []
     with pytest.raises(DiskFullError):
         for example in range(100_000):
-            project.store.record_answer(record(example))
+            project.store.record_answer(answer_record(example))
             saved.append(example)
     trainer.epoch = 1
     with pytest.raises(DiskFullError) as error:
         project.store.save_checkpoint(trainer.state_dict())
     assert "is full, could not save the checkpoint of epoch 1: free some space" in one_line(error.value)
     filler.unlink()
-    project.store.record_answer(record(123_456))
+    project.store.record_answer(answer_record(123_456))
     project.close()
     with Project.open(tiny_disk / "p") as project:
         assert [a["example_id"] for a in project.answers()] == saved + [123_456]
@@ -292,8 +223,8 @@ def test_a_checkpoint_that_does_not_fit_edited_settings(trained_project, tiny):
 # -- locks ---------------------------------------------------------------------------------------
 def test_a_locked_database_is_waited_for_then_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(answers_module, "BUSY_TIMEOUT_S", 0.3)
-    project = Project.create(tmp_path / "p", settings())
-    project.store.record_answer(record(1))
+    project = Project.create(tmp_path / "p", settings(SHORT_RUN))
+    project.store.record_answer(answer_record(1))
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sqlite3, sys, time\n"
@@ -305,12 +236,12 @@ def test_a_locked_database_is_waited_for_then_reported(tmp_path, monkeypatch):
         assert holder.stdout.readline().strip() == "locked"
         started = time.perf_counter()
         with pytest.raises(ProjectLockedError) as error:
-            project.store.record_answer(record(2))
+            project.store.record_answer(answer_record(2))
         assert time.perf_counter() - started >= 0.25  # it waited before giving up
         assert "is locked by another program" in one_line(error.value) and "then try again" in str(error.value)
     finally:
         holder.communicate("\n", timeout=10)
-    project.store.record_answer(record(2))  # the other program is gone: the retry works
+    project.store.record_answer(answer_record(2))  # the other program is gone: the retry works
     assert [a["example_id"] for a in project.answers()] == [1, 2]
     project.close()
 
@@ -328,7 +259,7 @@ def test_a_locked_database_is_waited_for_then_reported(tmp_path, monkeypatch):
     ('epochs = "ten"', "wrong type"),
 ])
 def test_invalid_settings_in_settings_toml(tmp_path, line, expected):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     path = tmp_path / "p" / "settings.toml"
     key = line.split(" = ")[0]
     kept = [l for l in path.read_text().splitlines() if not l.startswith(f"{key} = ")]
@@ -344,14 +275,14 @@ def test_invalid_settings_in_settings_toml(tmp_path, line, expected):
 
 def test_invalid_settings_are_refused_before_a_project_is_created(tmp_path):
     with pytest.raises(SettingsError, match="budget '-3' is negative"):
-        Project.create(tmp_path / "p", settings(budget="-3"))
+        Project.create(tmp_path / "p", settings(SHORT_RUN, budget="-3"))
     assert not (tmp_path / "p").exists()
 
 
 # -- the dataset -----------------------------------------------------------------------------
 def test_a_missing_dataset_names_the_project_and_the_fix(tmp_path):
     gone = tmp_path / "mnist-files"
-    with Project.create(tmp_path / "p", settings(dataset="mnist", data_dir=str(gone))) as project:
+    with Project.create(tmp_path / "p", settings(SHORT_RUN, dataset="mnist", data_dir=str(gone))) as project:
         with pytest.raises(DatasetError) as error:
             project.load_dataset()
     message = one_line(error.value)
@@ -360,7 +291,7 @@ def test_a_missing_dataset_names_the_project_and_the_fix(tmp_path):
 
 
 def test_the_embedded_dataset_loads_through_the_project(tmp_path):
-    with Project.create(tmp_path / "p", settings()) as project:
+    with Project.create(tmp_path / "p", settings(SHORT_RUN)) as project:
         assert len(project.load_dataset().train_x) == 6000
 
 

@@ -19,17 +19,10 @@ from app.engine.data.images import read_images
 from app.errors import AQPLError, SettingsError
 from app.engine.oracle import ReplayOracle
 from app.engine.project import Project, ProjectError
-from tests.test_faults import one_line, settings
-from tests.test_faults_data import _mnist
-from tests.test_faults_input import TINY_RUN, error_line, gray_folder, run_cli
+from tests.helpers import SHORT_RUN, TINY_RUN, error_line, one_line, run_cli, settings, write_mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    return gray_folder(tmp_path_factory.mktemp("images"))  # 2 classes × 8: 12 training images
 
 
 REPLAY = (*TINY_RUN, "--method", "aqpl-gnt", "--epochs", "2", "--warmup-epochs", "1", "--oracle", "replay")
@@ -88,7 +81,7 @@ def test_replay_warnings_are_printed_above_the_progress_bar(tmp_path, capsys, im
 # -- options and settings that were recorded but not used --------------------------------------------
 def test_image_size_is_refused_for_datasets_it_does_not_resize(tmp_path, capsys):
     (tmp_path / "m").mkdir()
-    _mnist(tmp_path / "m")
+    write_mnist(tmp_path / "m", 20, 10, pixels="zeros")
     code, _, stderr = run_cli(capsys, *TINY_RUN, "--dataset", "mnist", "--data-dir", tmp_path / "m",
                               "--image-size", "14", "--out", tmp_path / "o")
     line = error_line(stderr)
@@ -106,7 +99,7 @@ def test_image_size_is_recorded_as_used_for_an_image_folder(tmp_path, capsys, im
 
 def test_tiny_mnist_images_are_blamed_on_the_files_not_on_image_size(tmp_path, capsys):
     (tmp_path / "m").mkdir()
-    _mnist(tmp_path / "m", train_size=1, test_size=1)
+    write_mnist(tmp_path / "m", 20, 10, pixels="zeros", side=1)
     code, _, stderr = run_cli(capsys, *TINY_RUN, "--dataset", "mnist", "--data-dir", tmp_path / "m", "--out", tmp_path / "o")
     line = error_line(stderr)
     assert code == 2 and "images of 1×1 pixels are too small for the small-cnn model" in line
@@ -141,7 +134,7 @@ def test_other_settings_never_advise_deleting_the_project(tmp_path, capsys, imag
 
 # -- files where folders belong, huge images -----------------------------------------------------------
 def test_a_checkpoints_file_is_named(tmp_path):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     (tmp_path / "p" / "checkpoints").rmdir()
     (tmp_path / "p" / "checkpoints").write_text("x")
     with pytest.raises(ProjectError) as error:

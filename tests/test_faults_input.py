@@ -2,9 +2,7 @@
 problem and the fix, every decision taken on the user's behalf is a visible warning, and every
 output is whole (docs/projects.md → "What was tried → what the user sees")."""
 
-import contextlib
 import errno
-import gzip
 import json
 import os
 import pickle
@@ -16,71 +14,37 @@ import pytest
 import torch
 from PIL import Image
 
-from app.cli.main import main
 from app.engine.data import load_dataset
 from app.errors import AQPLError, DatasetError, SettingsError
 from app.engine.events import Query
 from app.engine.oracle import ReplayOracle, nearest_grid_level
 from app.engine.oracle.replay import load_answers
 from app.engine.project import Project, ProjectError
-from app.engine.settings import defaults_for
-from tests.test_faults import Warnings, one_line, read_only, settings, tiny_disk  # noqa: F401 (fixtures; tiny is in conftest)
-from tests.test_faults_data import _cifar, _folder, _idx, _mnist
+from tests.helpers import (SHORT_RUN, TINY_RUN, Warnings, error_line, fill_disk, one_line, read_only, run_cli, settings,
+                           write_cifar, write_idx, write_image_folder, write_mnist)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    return lines[0]
-
-
-def gray_folder(root, classes=("cat", "dog"), per_class=8, size=8):
-    """A tiny image folder the small CNN trains on in well under a second."""
-    for c, name in enumerate(classes):
-        folder = root / name
-        folder.mkdir(parents=True)
-        for k in range(per_class):
-            pixels = np.random.default_rng(10 * c + k).integers(0, 256, (size, size), dtype=np.uint8)
-            Image.fromarray(pixels).save(folder / f"{k}.png")
-    return root
-
-
-@pytest.fixture(scope="module")
-def images(tmp_path_factory):
-    return gray_folder(tmp_path_factory.mktemp("images"))
-
-
-TINY_RUN = ("--simulate-oracle", "--dataset", "imagefolder", "--method", "standard", "--epochs", "1",
-            "--batch-size", "8", "--no-suite", "--quiet", "--eval-every", "0")
-
-
 # -- datasets: silently wrong before ------------------------------------------------------------
 def test_an_empty_training_or_test_split_is_refused(tmp_path):
-    _mnist(tmp_path)
-    _idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((0, 28, 28)))
-    _idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros((0,)))
+    write_mnist(tmp_path, 20, 10, pixels="zeros")
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((0, 28, 28)))
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros((0,)))
     with pytest.raises(DatasetError) as error:
         load_dataset("mnist", str(tmp_path))
     assert "has no training images" in one_line(error.value)
     (tmp_path / "b").mkdir()
-    _mnist(tmp_path / "b")
-    _idx(tmp_path / "b" / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28)))
-    _idx(tmp_path / "b" / "t10k-labels-idx1-ubyte.gz", np.zeros((0,)))
+    write_mnist(tmp_path / "b", 20, 10, pixels="zeros")
+    write_idx(tmp_path / "b" / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28)))
+    write_idx(tmp_path / "b" / "t10k-labels-idx1-ubyte.gz", np.zeros((0,)))
     with pytest.raises(DatasetError) as error:
         load_dataset("mnist", str(tmp_path / "b"))
     assert "has no test images: accuracies would be meaningless" in one_line(error.value)
 
 
 def test_cifar_batches_of_floats_are_refused_not_read_as_black(tmp_path):
-    folder = _cifar(tmp_path)
+    folder = write_cifar(tmp_path, 4, pixels="zeros", meta=False)
     (folder / "data_batch_3").write_bytes(pickle.dumps({"data": np.random.rand(4, 3072), "labels": [0, 1, 2, 3]}))
     with pytest.raises(DatasetError) as error:
         load_dataset("cifar10", str(tmp_path))
@@ -93,7 +57,7 @@ def test_cifar_batches_of_floats_are_refused_not_read_as_black(tmp_path):
     ([0.0, 1.5, 2.0, 3.0], "label 1.5 is not a whole number"),
 ])
 def test_cifar_labels_that_are_not_class_numbers(tmp_path, labels, expected):
-    folder = _cifar(tmp_path)
+    folder = write_cifar(tmp_path, 4, pixels="zeros", meta=False)
     (folder / "test_batch").write_bytes(pickle.dumps({"data": np.zeros((4, 3072), np.uint8), "labels": labels}))
     with pytest.raises(DatasetError) as error:
         load_dataset("cifar10", str(tmp_path))
@@ -101,10 +65,8 @@ def test_cifar_labels_that_are_not_class_numbers(tmp_path, labels, expected):
 
 
 def test_fractional_idx_labels_are_refused_not_truncated(tmp_path):
-    _mnist(tmp_path)
-    labels = (np.arange(20) % 10 + 0.5).astype(">f4")  # IDX type 0x0D: big-endian float32
-    header = bytes([0, 0, 0x0D, 1]) + (20).to_bytes(4, "big")
-    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
+    write_mnist(tmp_path, 20, 10, pixels="zeros")
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.arange(20) % 10 + 0.5, code=0x0D)  # IDX type 0x0D: big-endian float32
     with pytest.raises(DatasetError) as error:
         load_dataset("mnist", str(tmp_path))
     assert "train-labels-idx1-ubyte.gz: label 0.5 is not a whole number" in one_line(error.value)
@@ -133,7 +95,7 @@ def _png_header_only(path, width, height):
 
 
 def test_a_decompression_bomb_is_a_one_line_error(tmp_path):
-    _folder(tmp_path)
+    write_image_folder(tmp_path, per_class=5, size=16, pixels="flat")
     _png_header_only(tmp_path / "dog" / "huge.png", 13400, 13400)
     with pytest.raises(DatasetError) as error:
         load_dataset("imagefolder", str(tmp_path))
@@ -141,20 +103,20 @@ def test_a_decompression_bomb_is_a_one_line_error(tmp_path):
 
 
 def test_a_one_class_image_folder_is_refused(tmp_path):
-    _folder(tmp_path, classes=("cat",))
+    write_image_folder(tmp_path, classes=("cat",), per_class=5, size=16, pixels="flat")
     with pytest.raises(DatasetError) as error:
         load_dataset("imagefolder", str(tmp_path))
     assert "one class only (cat): a classifier needs at least two classes" in one_line(error.value)
 
 
 def test_image_size_zero_is_blamed_on_the_option_not_an_image(tmp_path, capsys):
-    _folder(tmp_path / "img")
+    write_image_folder(tmp_path / "img", per_class=5, size=16, pixels="flat")
     code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", tmp_path / "img", "--image-size", "0", "--out", tmp_path / "o")
     assert code == 2 and "--image-size 0 is not a size" in error_line(stderr) and "not a readable image" not in stderr
 
 
 def test_images_too_small_for_the_model(tmp_path, capsys):
-    gray_folder(tmp_path / "img", size=1)
+    write_image_folder(tmp_path / "img", size=1)
     code, _, stderr = run_cli(capsys, *TINY_RUN, "--data-dir", tmp_path / "img", "--out", tmp_path / "o")
     line = error_line(stderr)
     assert code == 2 and "images of 1×1 pixels are too small for the small-cnn model (it needs at least 4×4)" in line
@@ -202,7 +164,7 @@ def test_a_csv_without_the_columns_names_what_it_found(tmp_path):
 
 
 def test_answers_given_as_a_folder(tmp_path):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     with pytest.raises(AQPLError) as error:
         load_answers(tmp_path / "p")
     assert f"is a folder, not a file: pass {tmp_path / 'p' / 'answers.sqlite'}" in one_line(error.value)
@@ -232,7 +194,7 @@ def test_answers_without_the_replay_oracle_are_refused(tmp_path, capsys, images)
 def test_the_answers_database_is_opened_by_its_real_name(tmp_path, name):
     from app.engine.events import AnswerRecord
 
-    with Project.create(tmp_path / name, settings()) as project:
+    with Project.create(tmp_path / name, settings(SHORT_RUN)) as project:
         project.store.record_answer(AnswerRecord(example_id=7, level=0.3, grid=[0.0, 0.3], noise_seed=0,
                                                  time_taken_s=1.0, wall_time=0.0, round=1, step=0))
     assert load_answers(tmp_path / name / "answers.sqlite") == {7: 0.3}
@@ -260,7 +222,7 @@ def test_nonsense_settings_are_refused(tmp_path, capsys, images, argv, message):
     ("grid = [0.0, true]", "grid = [0.0, True] has the wrong type (list): give a list of numbers"),
 ])
 def test_hand_edited_settings_are_refused_where_the_gui_opens_them(tmp_path, tiny, line, expected):
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     path = tmp_path / "p" / "settings.toml"
     key = line.split(" = ")[0]
     path.write_text("\n".join([l for l in path.read_text().splitlines() if not l.startswith(f"{key} = ")] + [line]) + "\n")
@@ -279,7 +241,7 @@ def test_unknown_models_are_aqpl_errors():
 def test_a_budget_over_the_training_set_is_capped_with_a_warning(tmp_path, tiny):
     warnings = Warnings()
     for budget in ("150%", "1e9"):
-        with Project.create(tmp_path / budget, settings(budget=budget)) as project:
+        with Project.create(tmp_path / budget, settings(SHORT_RUN, budget=budget)) as project:
             trainer = project.make_trainer(tiny, callbacks=warnings)
             assert trainer.book.budget == len(tiny.train_x)
     n = len(tiny.train_x)
@@ -292,7 +254,7 @@ def test_a_diverging_loss_is_reported(tiny):
     from app.engine.trainer import Trainer
 
     warnings = Warnings()
-    Trainer(settings(method="standard", epochs=2, lr=1e30, eval_subset=10), tiny, callbacks=warnings).run()
+    Trainer(settings(SHORT_RUN, method="standard", epochs=2, lr=1e30, eval_subset=10), tiny, callbacks=warnings).run()
     diverged = [m for m in warnings.messages if "training diverged" in m]
     assert len(diverged) == 1 and "lower the learning rate (lr 1e+30" in diverged[0]
 
@@ -347,16 +309,16 @@ def test_os_errors_reach_the_user_as_one_line(capsys):
 
 
 def test_long_project_names_and_paths(tmp_path):
-    Project.create(tmp_path / ("p" * 250), settings()).close()  # a legal name stays legal while it is created
+    Project.create(tmp_path / ("p" * 250), settings(SHORT_RUN)).close()  # a legal name stays legal while it is created
     with pytest.raises(ProjectError) as error:
-        Project.create(tmp_path / ("p" * 256), settings())
+        Project.create(tmp_path / ("p" * 256), settings(SHORT_RUN))
     assert "is too long for the file system" in one_line(error.value) and "use a shorter folder name" in str(error.value)
     deep = tmp_path
     while len(str(deep)) < 600:
         deep = deep / ("d" * 60)
     deep.mkdir(parents=True)
     with pytest.raises(ProjectError) as error:
-        Project.create(deep / "p", settings())
+        Project.create(deep / "p", settings(SHORT_RUN))
     message = one_line(error.value)
     assert "more than SQLite can open (512)" in message and "read-only" not in message and "permissions" not in message
 
@@ -368,7 +330,7 @@ def test_a_failed_export_is_not_a_finished_run(tmp_path, capsys, monkeypatch):
     from app.engine.project import exports
 
     monkeypatch.chdir(tmp_path)  # where the default runs/latest would be
-    data = gray_folder(tmp_path / "img", classes=("cat", os.fsdecode(b"caf\xe9")))
+    data = write_image_folder(tmp_path / "img", classes=("cat", os.fsdecode(b"caf\xe9")))
     project = tmp_path / "p"
     real = exports.export_program
 
@@ -406,11 +368,7 @@ def test_a_full_disk_during_the_model_export_raises_instead_of_aborting(tiny_dis
     from models import build
 
     filler = tiny_disk / "filler"
-    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
-        for size in (65536, 4096, 512, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    f.write(b"\0" * size)
+    fill_disk(filler)
     with pytest.raises(OSError) as error:
         export_program(build("small-cnn", 10, 1, 28), torch.zeros(2, 1, 28, 28), tiny_disk / "model.pt2")
     assert error.value.errno == errno.ENOSPC

@@ -12,17 +12,15 @@ import json
 import math
 from dataclasses import replace
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from app.cli.headless import check_arguments
 from app.cli.main import main
 from app.cli.options import build_parser, setting_overrides
 from app.engine.settings import defaults_for
-from tests.fuzz_support import no_hang, read_or_refuse, scratch
-from tests.test_fuzz_project import check_settings
+from tests.fuzz_support import check_settings, no_hang, read_or_refuse, scratch
+from tests.helpers import write_image_folder
 
 PARSER = build_parser()
 OPTIONS = [a for a in PARSER._actions if a.option_strings and not isinstance(a, argparse._HelpAction)]
@@ -146,14 +144,6 @@ def tiny_runs(draw):
     return argv
 
 
-def _images(root):
-    for c, name in enumerate(("cat", "dog")):
-        (root / name).mkdir(parents=True)
-        for k in range(6):
-            pixels = np.random.default_rng(10 * c + k).integers(0, 256, (8, 8), dtype=np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{k}.png")
-
-
 @settings(max_examples=E2E_EXAMPLES)
 @given(tiny_runs())
 def test_tiny_runs_with_any_options_finish_or_exit_with_one_line(argv):
@@ -161,7 +151,7 @@ def test_tiny_runs_with_any_options_finish_or_exit_with_one_line(argv):
     import io
 
     with scratch() as folder:
-        _images(folder / "img")
+        write_image_folder(folder / "img", per_class=6)
         (folder / "a.csv").write_text("example_id,level\n" + "".join(f"{i},0.{i % 10}\n" for i in range(10)))
         full = ["--simulate-oracle", "--dataset", "imagefolder", "--data-dir", str(folder / "img"), "--no-suite",
                 "--quiet", "--eval-every", "0", "--epochs", "1", "--batch-size", "8", "--method", "standard",

@@ -21,9 +21,8 @@ from app.engine.data import load_dataset
 from app.engine.data.cifar import _read_batch
 from app.engine.data.idx import read_idx
 from app.engine.data.images import read_images
-from tests.fuzz_support import read_or_refuse, scratch
-
-IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+from tests.fuzz_support import mutate, read_or_refuse, scratch
+from tests.helpers import IDX_TYPES, idx_bytes
 
 
 def check_dataset(dataset) -> None:
@@ -34,26 +33,6 @@ def check_dataset(dataset) -> None:
         assert int(y.min()) >= 0 and int(y.max()) < dataset.num_classes
     assert dataset.train_x.shape[1:] == dataset.test_x.shape[1:]
     assert len(dataset.train_y.unique()) >= 2
-
-
-def mutate(raw: bytes, data) -> bytes:
-    """Truncate, flip bits, overwrite a few bytes: how files get damaged."""
-    raw = bytearray(raw)
-    for _ in range(data.draw(st.integers(1, 4), label="mutations")):
-        if not raw:
-            break
-        at = data.draw(st.integers(0, 2**16), label="at") % len(raw)  # not len-bound: files may vary in size
-        kind = data.draw(st.sampled_from(["flip", "truncate", "overwrite", "insert"]), label="kind")
-        if kind == "flip":
-            raw[at] ^= 1 << data.draw(st.integers(0, 7))
-        elif kind == "truncate":
-            del raw[at:]
-        elif kind == "overwrite":
-            chunk = data.draw(st.binary(min_size=1, max_size=8))
-            raw[at:at + len(chunk)] = chunk
-        else:
-            raw[at:at] = data.draw(st.binary(min_size=1, max_size=8))
-    return bytes(raw)
 
 
 # -- IDX -----------------------------------------------------------------------------------------------------
@@ -93,11 +72,6 @@ def test_any_idx_file_is_read_or_refused(file, compressed, data):
             assert tuple(array.shape) == tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3]))
 
 
-def _idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
-    header = bytes([0, 0, code, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    return header + array.astype(IDX_TYPES[code]).tobytes()
-
-
 @st.composite
 def mnist_folders(draw):
     """{file name: bytes} of the four IDX files: valid small splits, then perhaps one damaged,
@@ -107,8 +81,8 @@ def mnist_folders(draw):
     for prefix, n in (("train", draw(st.integers(0, 12))), ("t10k", draw(st.integers(0, 6)))):
         images = draw(hnp.arrays(np.uint8, (n, side, side)))
         labels = draw(hnp.arrays(np.uint8, (n,), elements=st.integers(0, draw(st.sampled_from([1, 9, 12, 255])))))
-        files[f"{prefix}-images-idx3-ubyte"] = _idx_bytes(images, draw(st.sampled_from([0x08, 0x08, 0x09, 0x0D])))
-        files[f"{prefix}-labels-idx1-ubyte"] = _idx_bytes(labels, draw(st.sampled_from([0x08, 0x08, 0x0B, 0x0D, 0x0E])))
+        files[f"{prefix}-images-idx3-ubyte"] = idx_bytes(images, draw(st.sampled_from([0x08, 0x08, 0x09, 0x0D])))
+        files[f"{prefix}-labels-idx1-ubyte"] = idx_bytes(labels, draw(st.sampled_from([0x08, 0x08, 0x0B, 0x0D, 0x0E])))
     name = draw(st.sampled_from(sorted(files)))
     choice = draw(st.integers(0, 3))
     if choice == 0:

@@ -18,7 +18,7 @@ from app.engine.data.images import read_images
 from app.errors import AQPLError, DatasetError, SettingsError
 from app.engine.oracle.replay import load_answers
 from app.engine.project.settings_file import read_settings
-from tests.test_faults import one_line
+from tests.helpers import SHORT_RUN, one_line, settings
 
 
 def answers_table(path, rows):
@@ -256,9 +256,8 @@ def test_replay_without_answers_names_the_fix(capsys):
 
 def test_a_marker_whose_format_is_infinity(tmp_path):
     from app.engine.project import Project, ProjectError
-    from tests.test_faults import settings
 
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(SHORT_RUN)).close()
     (tmp_path / "p" / "aqpl-project.json").write_text('{"format": Infinity}')
     with pytest.raises(ProjectError) as error:  # before: OverflowError
         Project.open(tmp_path / "p")

@@ -18,13 +18,11 @@ from app.engine.events import AnswerRecord
 from app.engine.oracle.replay import load_answers
 from app.engine.project import Project
 from app.engine.project.settings_file import dumps, read_settings
-from app.engine.settings import Settings, defaults_for
-from tests.fuzz_support import read_or_refuse, scratch
-from tests.test_fuzz_datasets import mutate
+from app.engine.settings import defaults_for
+from tests.fuzz_support import check_settings, mutate, read_or_refuse, scratch
 
 BASE = defaults_for("gray", device="cpu", epochs=2, method="aqpl-gnt", budget="20")
 NAMES = [name for name in BASE.to_dict()]
-MAX_EPOCHS = 100_000  # more is no run anyone waits for (see check_settings)
 
 TOML_VALUE = st.one_of(
     st.integers(min_value=-2**63, max_value=2**63 - 1).map(str),
@@ -55,20 +53,6 @@ def settings_texts(draw):
         elif lines:
             lines.append(lines[draw(st.integers(0, len(lines) - 1))])
     return "\n".join(lines) + "\n"
-
-
-def check_settings(settings: Settings) -> None:
-    """What every run relies on, for settings that were accepted."""
-    assert settings.validate() is settings
-    assert len(settings.grid) >= 2 and all(0 <= g <= 1 for g in settings.grid)
-    for train in (1, 600, 60_000):
-        count = settings.budget_count(train)
-        assert 0 <= count <= train
-        assert all("\n" not in note for note in settings.notices(train))
-    assert math.isfinite(settings.smoothing) and settings.smoothing * settings.cat_eps_max <= 0.5 + 1e-9
-    assert settings.epochs <= MAX_EPOCHS  # validate refuses more (the round schedule would exhaust memory)
-    assert all(1 <= epoch < settings.epochs for epoch in settings.round_epochs())
-    assert all(settings.per_round(train) >= 0 for train in (1, 600, 60_000))
 
 
 @given(settings_texts())

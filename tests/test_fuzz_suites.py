@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from app.engine.corruptions import released
-from tests.fuzz_support import read_or_refuse, scratch
-from tests.test_fuzz_datasets import mutate
+from tests.fuzz_support import mutate, read_or_refuse, scratch
 
 DTYPES = st.one_of(st.just(np.dtype(np.uint8)), hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(), hnp.floating_dtypes(),
                    hnp.boolean_dtypes())

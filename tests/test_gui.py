@@ -18,11 +18,10 @@ from app.engine.levels import Source  # noqa: E402
 from app.gui.main_window import MainWindow  # noqa: E402
 from app.gui.prepare import SessionRequest  # noqa: E402
 from app.gui.settings_store import SettingsStore  # noqa: E402
+from tests.helpers import WAIT_MS, start_session  # noqa: E402
 
-WAIT_MS = 60_000
 
-
-def tiny(**overrides) -> dict:
+def short_session(**overrides) -> dict:
     """Three epochs of six batches; a round of 4 queries after epochs 1 and 2."""
     values = dict(epochs=3, warmup_epochs=1, round_every=1, batch_size=100, budget="8", queries_per_round=4,
                   eval_every=1, eval_subset=200, mode="synchronous")
@@ -46,20 +45,13 @@ def window(qtbot, tmp_path, monkeypatch):
         box.close()
 
 
-def start(window, qtbot, dataset, **kw):
-    request = SessionRequest(dataset=dataset, load_suite=False, **kw)
-    session = window.start_session(request)
-    qtbot.waitUntil(lambda: session.trainer is not None or not session.active, timeout=WAIT_MS)
-    return session
-
-
 def level_of(trainer, example):
     return round(float(trainer.table.level[example]), 6), int(trainer.table.source[example])
 
 
 def test_a_whole_round_answered_with_keys(window, qtbot, small, tmp_path):
     project_dir = tmp_path / "project"
-    session = start(window, qtbot, small, overrides=tiny(), project=str(project_dir))
+    session = start_session(window, qtbot, small, overrides=short_session(), project=str(project_dir))
     trainer, panel = session.trainer, window.panel
     qtbot.waitUntil(lambda: panel.queue.current is not None, timeout=WAIT_MS)
     assert len(panel.queue) == 4 and len(panel.tiles) == len(trainer.settings.grid)
@@ -127,7 +119,7 @@ def test_a_whole_round_answered_with_keys(window, qtbot, small, tmp_path):
 
 
 def test_pause_resume_and_cancel(window, qtbot, small):
-    session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=200))
+    session = start_session(window, qtbot, small, overrides=short_session(mode="continuous", epochs=200))
     trainer = session.trainer
     qtbot.waitUntil(lambda: trainer.step > 2, timeout=WAIT_MS)
     window.pause_action.trigger()
@@ -147,7 +139,7 @@ def test_pause_resume_and_cancel(window, qtbot, small):
 
 
 def test_stop_early_evaluates_and_keeps_the_model(window, qtbot, small):
-    session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=200, device="cuda"))
+    session = start_session(window, qtbot, small, overrides=short_session(mode="continuous", epochs=200, device="cuda"))
     qtbot.waitUntil(lambda: session.trainer.step > 2, timeout=WAIT_MS)
     if not torch.cuda.is_available():  # asked for a GPU, got the CPU: the device line warns
         assert window.status.device.text().startswith("device: cpu") and window.status.device_warning
@@ -165,7 +157,7 @@ def test_a_worker_that_raises_shows_an_error_and_the_window_stays_usable(window,
         raise RuntimeError("boom in a batch")
 
     monkeypatch.setattr(Trainer, "_train_batch", broken)
-    session = start(window, qtbot, small, overrides=tiny())
+    session = start_session(window, qtbot, small, overrides=short_session())
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
     assert session.outcome.status == "failed"
     qtbot.waitUntil(lambda: len(window.error_boxes) == 1)
@@ -175,13 +167,13 @@ def test_a_worker_that_raises_shows_an_error_and_the_window_stays_usable(window,
     assert window.new_action.isEnabled()
 
     monkeypatch.undo()  # the window still works: the next session trains
-    again = start(window, qtbot, small, overrides=tiny(method="standard", epochs=1))
+    again = start_session(window, qtbot, small, overrides=short_session(method="standard", epochs=1))
     qtbot.waitUntil(lambda: not again.active, timeout=WAIT_MS)
     assert again.outcome.status == "done"
 
 
 def test_a_bad_setting_is_one_line_not_a_traceback(window, qtbot, small):
-    session = start(window, qtbot, small, overrides=tiny(budget="-3"))
+    session = start_session(window, qtbot, small, overrides=short_session(budget="-3"))
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(window.error_boxes) == 1)
     text = window.error_boxes[0].text()
@@ -189,7 +181,7 @@ def test_a_bad_setting_is_one_line_not_a_traceback(window, qtbot, small):
 
 
 def test_closing_during_training_stops_the_thread(window, qtbot, small):
-    session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=200))
+    session = start_session(window, qtbot, small, overrides=short_session(mode="continuous", epochs=200))
     qtbot.waitUntil(lambda: session.trainer.step > 1, timeout=WAIT_MS)
     assert window.close() is False  # asks, then waits for the worker to stop
     qtbot.waitUntil(lambda: not session.thread.isRunning() and not window.isVisible(), timeout=WAIT_MS)
@@ -202,7 +194,7 @@ def test_watch_mode_answers_through_the_query_panel(window, qtbot, small, tmp_pa
     monkeypatch.setattr(watch, "THINK_MS", 10)
     monkeypatch.setattr(watch, "CONFIRM_MS", 10)
     project_dir = tmp_path / "watched"
-    session = start(window, qtbot, small, overrides=tiny(reference_epochs=1), project=str(project_dir), watch=True)
+    session = start_session(window, qtbot, small, overrides=short_session(reference_epochs=1), project=str(project_dir), watch=True)
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
     assert session.outcome.status == "done"
     assert session.outcome.result.queries_used == 8
@@ -218,7 +210,7 @@ def test_watch_mode_answers_through_the_query_panel(window, qtbot, small, tmp_pa
 
 def test_a_cancelled_project_reopens_with_its_answers_queue_and_plots(window, qtbot, small, tmp_path):
     project_dir = tmp_path / "resumed"
-    session = start(window, qtbot, small, overrides=tiny(mode="continuous", epochs=40, budget="20", queries_per_round=6),
+    session = start_session(window, qtbot, small, overrides=short_session(mode="continuous", epochs=40, budget="20", queries_per_round=6),
                     project=str(project_dir))
     panel, trainer = window.panel, session.trainer
     qtbot.waitUntil(lambda: len(panel.queue) >= 3, timeout=WAIT_MS)
@@ -231,7 +223,7 @@ def test_a_cancelled_project_reopens_with_its_answers_queue_and_plots(window, qt
     window.cancel_action.trigger()
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
 
-    again = start(window, qtbot, small, project=str(project_dir), open_existing=True)
+    again = start_session(window, qtbot, small, project=str(project_dir), open_existing=True)
     resumed = again.trainer
     assert {e: resumed.book.answered[e] for e in answered} == {answered[0]: 0.4, answered[1]: 0.6}
     assert level_of(resumed, answered[1]) == (0.6, Source.EXPERT)
@@ -247,13 +239,13 @@ def test_a_cancelled_project_reopens_with_its_answers_queue_and_plots(window, qt
 def test_a_finished_project_reopens_with_its_result_and_is_not_evaluated_again(window, qtbot, small, tmp_path):
     project_dir = tmp_path / "finished"
     first = window.start_session(SessionRequest(dataset=small, load_suite=True, project=str(project_dir),
-                                                overrides=tiny(method="gnt", epochs=2)))
+                                                overrides=short_session(method="gnt", epochs=2)))
     qtbot.waitUntil(lambda: not first.active, timeout=WAIT_MS)
     result = first.outcome.result
     assert first.outcome.status == "done" and result.gaussian is not None and result.all is not None
     evaluations = len(first.prepared.project.metrics_history()) if first.prepared.project else None
 
-    again = start(window, qtbot, small, project=str(project_dir), open_existing=True)
+    again = start_session(window, qtbot, small, project=str(project_dir), open_existing=True)
     qtbot.waitUntil(lambda: not again.active, timeout=WAIT_MS)
     assert again.outcome.status == "done"
     shown = again.outcome.result
@@ -278,7 +270,7 @@ def test_propagation_shows_what_one_answer_moved_and_the_experts_own_curve(windo
     answered (every answer σ 0.3), the level histogram shows the propagated levels as their own
     source and says how many examples one answer moved; the robustness plot draws the expert's
     reference line (share of answers ≥ σ)."""
-    session = start(window, qtbot, small, overrides=tiny(method="aqpl-gnt", propagate="neighbours"))
+    session = start_session(window, qtbot, small, overrides=short_session(method="aqpl-gnt", propagate="neighbours"))
     trainer, panel = session.trainer, window.panel
     qtbot.waitUntil(lambda: panel.queue.current is not None, timeout=WAIT_MS)
     answered = []

@@ -17,17 +17,9 @@ from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.engine.events import Query  # noqa: E402
 from app.gui.main_window import MainWindow, default_geometry  # noqa: E402
 from app.gui.settings_store import SettingsStore  # noqa: E402
-
-GRID = [round(0.1 * i, 1) for i in range(11)]
-WAIT_MS = 60_000
-
-
-def query(example: int, level: float = 0.0) -> Query:
-    return Query(example_id=example, label=example % 10, class_name=f"class {example % 10}", level=level, round=1,
-                 utility=0.0, noise_seed=0, grid=GRID)
+from tests.helpers import WAIT_MS, metrics, query, start_session  # noqa: E402
 
 
 class Sink:
@@ -179,13 +171,6 @@ def test_a_suggested_export_folder_that_was_not_chosen_is_not_left_behind(qtbot,
 
 
 # -- §5: the accuracy plot ------------------------------------------------------------------------------
-def metrics(epoch: int, answers: int, clean: float, final: bool = False, gaussian=None, all=None):
-    from app.engine.events import Metrics
-
-    return Metrics(epoch=epoch, step=epoch * 10, answers=answers, clean=clean, gaussian=gaussian, all=all,
-                   curve_levels=[0.0], curve_accuracy=[clean], loss=None, final=final)
-
-
 def accuracy_plot(qtbot, history):
     from app.gui.plots import AccuracyPlot
 
@@ -409,18 +394,10 @@ def cancel(window, qtbot) -> None:
         qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
 
 
-def start(window, qtbot, dataset, **kw):
-    from app.gui.prepare import SessionRequest
-
-    session = window.start_session(SessionRequest(dataset=dataset, load_suite=False, **kw))
-    qtbot.waitUntil(lambda: session.trainer is not None or not session.active, timeout=WAIT_MS)
-    return session
-
-
 def test_predictions_appear_while_training_is_paused(live_window, qtbot, small):
     """The worker sends its model after each evaluation: P needs no batch to run (paused, none does)."""
     window = live_window
-    session = start(window, qtbot, small, overrides=session_overrides())
+    session = start_session(window, qtbot, small, overrides=session_overrides())
     panel = window.panel
     qtbot.waitUntil(lambda: panel.queue.current is not None, timeout=WAIT_MS)
     assert panel.has_model  # before anyone asked for predictions
@@ -437,7 +414,7 @@ def test_undo_takes_back_a_reopened_projects_answers(live_window, qtbot, small, 
 
     window = live_window
     project_dir = tmp_path / "reopened"
-    session = start(window, qtbot, small, overrides=session_overrides(), project=str(project_dir))
+    session = start_session(window, qtbot, small, overrides=session_overrides(), project=str(project_dir))
     panel = window.panel
     qtbot.waitUntil(lambda: len(panel.queue) >= 2, timeout=WAIT_MS)
     first = panel.queue.current
@@ -447,7 +424,7 @@ def test_undo_takes_back_a_reopened_projects_answers(live_window, qtbot, small, 
     window.cancel_action.trigger()
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
 
-    again = start(window, qtbot, small, project=str(project_dir), open_existing=True)
+    again = start_session(window, qtbot, small, project=str(project_dir), open_existing=True)
     trainer = again.trainer
     qtbot.waitUntil(lambda: panel.accepting, timeout=WAIT_MS)
     assert panel.undo_button.isEnabled()  # right after reopening

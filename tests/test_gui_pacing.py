@@ -12,15 +12,14 @@ pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import QRect, Qt  # noqa: E402
 
-from app.engine.events import Metrics, Progress  # noqa: E402
+from app.engine.events import Progress  # noqa: E402
 from app.gui.main_window import MainWindow, clamp_geometry, default_geometry  # noqa: E402
 from app.gui.plots import AccuracyPlot  # noqa: E402
 from app.gui.prepare import SessionRequest  # noqa: E402
 from app.gui.settings_store import SettingsStore  # noqa: E402
 from app.gui.shortcuts import WINDOW_KEYS  # noqa: E402
 from app.gui.status_bar import describe_answers, describe_progress  # noqa: E402
-
-WAIT_MS = 60_000
+from tests.helpers import WAIT_MS, metrics  # noqa: E402
 
 
 @pytest.fixture
@@ -58,6 +57,7 @@ def test_finish_key_ends_the_extension_and_every_answer_counts(window, qtbot, sm
     assert window.finish_action.isEnabled() and window.finish_action.shortcut().toString() == "F8"
     window.toggle_pause()  # F6: hold training still so the next answer surely lands in the final phase
     qtbot.waitUntil(lambda: session.worker.parked.is_set(), timeout=WAIT_MS)
+    extended = trainer.extra_epochs  # the extension so far, the epoch under way included
     window.finish_action.trigger()  # F8
     qtbot.keyClick(window.panel, Qt.Key.Key_2)  # an answer given after Finish still counts
     window.toggle_pause()
@@ -65,7 +65,9 @@ def test_finish_key_ends_the_extension_and_every_answer_counts(window, qtbot, sm
     assert trainer.finishing == "finish" and session.outcome.status == "done"
     assert session.outcome.result.queries_used == 4 == trainer.history[-1].answers
     assert "4 answers" in window.status.bar.format()
-    assert ("F8", next(text for key, text in WINDOW_KEYS if key == "F8")) in WINDOW_KEYS
+    # F8 ended the extension: no epoch was added after it, and the planned final phase ran to its end
+    assert trainer.extra_epochs == extended and trainer.epoch == trainer.settings.epochs + extended
+    assert dict(WINDOW_KEYS)[window.finish_action.shortcut().toString()].startswith("finish")  # the help's F8 line
 
 
 def test_the_status_line_says_answers_rate_and_what_remains():
@@ -102,11 +104,6 @@ def test_the_window_opens_inside_a_small_screen(qtbot, tmp_path):
     again = MainWindow(store, project_root=tmp_path / "projects")
     qtbot.addWidget(again)
     assert available.contains(again.geometry())
-
-
-def metrics(epoch: int, answers: int, clean: float) -> Metrics:
-    return Metrics(epoch=epoch, step=epoch * 10, answers=answers, clean=clean, gaussian=None, all=None,
-                   curve_levels=[0.0], curve_accuracy=[clean], loss=None)
 
 
 def test_accuracy_is_plotted_by_epoch_until_the_first_answer(qtbot):

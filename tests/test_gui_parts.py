@@ -13,17 +13,11 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from app.engine.events import Progress, Query  # noqa: E402
+from app.engine.events import Progress  # noqa: E402
 from app.gui.level_histogram import level_counts  # noqa: E402
 from app.gui.query_queue import QueryQueue  # noqa: E402
 from app.gui.status_bar import describe_progress, format_duration  # noqa: E402
-
-GRID = [round(0.1 * i, 1) for i in range(11)]
-
-
-def query(example: int, level: float = 0.0) -> Query:
-    return Query(example_id=example, label=example % 10, class_name=f"class {example % 10}", level=level, round=1,
-                 utility=0.0, noise_seed=0, grid=GRID)
+from tests.helpers import GRID, query  # noqa: E402
 
 
 def test_queue_undo_and_redo_are_unlimited_and_put_examples_back_in_front():

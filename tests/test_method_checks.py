@@ -12,7 +12,7 @@ from app.engine.oracle import ReplayOracle
 from app.engine.settings import Settings
 from app.engine.strategies import normalised_entropy, select, target_entropy
 from app.engine.trainer import Trainer
-from conftest import slice_dataset
+from tests.helpers import slice_dataset
 
 
 class NoiseMeter(nn.Module):

@@ -9,6 +9,9 @@ from torch import nn
 from app.engine.levels import Source
 from app.engine.methods import make_policy
 from app.engine.settings import Settings
+from tests.helpers import settings
+
+CAT = dict(method="cat", cat_eta=0.1, cat_eps_max=0.25)  # settings(CAT): CAT whose ceiling ε_max is 0.25
 
 
 class ConstantClassifier(nn.Module):
@@ -20,17 +23,13 @@ class ConstantClassifier(nn.Module):
         return logits
 
 
-def cat_settings(**kw):
-    return Settings(method="cat", cat_eta=0.1, cat_eps_max=0.25, **kw).validate()
-
-
 def batch(n=6):
     x = torch.full((n, 1, 28, 28), 0.5)
     return x, torch.randn_like(x), torch.arange(n)
 
 
 def test_cat_raises_a_level_only_while_the_example_stays_correct_and_clips_to_eps_max():
-    policy = make_policy(cat_settings())
+    policy = make_policy(settings(CAT).validate())
     table = policy.new_table(6)
     x, noise, ids = batch()
     y = torch.tensor([0, 0, 0, 1, 1, 1])  # the model is right on the first three only
@@ -42,10 +41,10 @@ def test_cat_raises_a_level_only_while_the_example_stays_correct_and_clips_to_ep
 
 
 def test_cat_smooths_labels_with_the_level():
-    settings = cat_settings()
-    policy = make_policy(settings)
-    c = settings.smoothing
-    assert math.isclose(c * settings.cat_eps_max, 0.5)  # default c: smoothing reaches 0.5 at ε_max
+    cat = settings(CAT).validate()
+    policy = make_policy(cat)
+    c = cat.smoothing
+    assert math.isclose(c * cat.cat_eps_max, 0.5)  # default c: smoothing reaches 0.5 at ε_max
     logits = torch.randn(3, 10)
     y = torch.tensor([2, 5, 7])
     levels = torch.tensor([0.0, 0.1, 0.25])

@@ -7,9 +7,7 @@ from app.engine.oracle.calibration import agreement, cross_validate, levels_at_t
 from app.engine.oracle.perceptual import perceptual_levels, similarity
 from app.engine.data.dataset import to_float
 from app.engine.settings import defaults_for
-from conftest import slice_dataset
-
-GRID = [round(0.1 * i, 1) for i in range(11)]
+from tests.helpers import GRID, slice_dataset
 
 
 def similarity_table(images, ids, blur):

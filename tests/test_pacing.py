@@ -13,10 +13,12 @@ from app.engine.events import Callbacks, RunStore
 from app.engine.levels import Source
 from app.engine.oracle import ReplayOracle
 from app.engine.pacing import ExpertPace, hold_epoch
-from app.engine.settings import defaults_for
 from app.engine.trainer import Trainer
+from tests.helpers import settings
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+# settings(PACED, ...): the gray defaults (budget 5 %: 30 of 600 images) in continuous mode, two minimum epochs.
+PACED = dict(mode="continuous", epochs=2, batch_size=100, eval_every=1, eval_subset=200)
 
 
 class ScriptedExpert(Callbacks):
@@ -63,17 +65,10 @@ class Recorder(RunStore):
         self.records.append(record)
 
 
-def paced_settings(**kw):
-    """The gray defaults (budget 5 %: 30 of 600 images) in continuous mode, two minimum epochs."""
-    values = dict(mode="continuous", epochs=2, batch_size=100, eval_every=1, eval_subset=200)
-    values.update(kw)
-    return defaults_for("gray", **values)
-
-
 def test_a_slow_expert_spends_the_default_budget_and_every_answer_is_applied(small):
     """One answer a second for 30 answers: training outlasts the expert instead of racing them."""
     expert, store = ScriptedExpert(every_s=1.0, limit=1000), Recorder()
-    trainer = Trainer(paced_settings(), small, callbacks=expert, store=store)
+    trainer = Trainer(settings(PACED), small, callbacks=expert, store=store)
     assert trainer.book.budget == 30  # the default budget: 5 % of the training set
     thread = expert.start(trainer)
     result = trainer.run()
@@ -92,7 +87,7 @@ def test_a_slow_expert_spends_the_default_budget_and_every_answer_is_applied(sma
 
 def test_an_idle_expert_ends_the_extension_and_the_schedule_anneals_after_it(small):
     expert = ScriptedExpert(every_s=0.0, limit=3)
-    trainer = Trainer(paced_settings(epochs=5, eval_every=0), small, callbacks=expert)
+    trainer = Trainer(settings(PACED, epochs=5, eval_every=0), small, callbacks=expert)
     now = [0.0]
     trainer.pace = ExpertPace(trainer.settings.idle_finish_s, clock=lambda: now[0])  # time as the test says
     expert.start(trainer)
@@ -116,7 +111,7 @@ def test_an_idle_expert_ends_the_extension_and_the_schedule_anneals_after_it(sma
 
 def test_finish_ends_the_extension_at_the_next_batch(small):
     expert = ScriptedExpert(every_s=0.0, limit=2)
-    trainer = Trainer(paced_settings(epochs=3, eval_every=0), small, callbacks=expert)
+    trainer = Trainer(settings(PACED, epochs=3, eval_every=0), small, callbacks=expert)
     expert.start(trainer)
     for event in trainer.steps():
         if trainer.extra_epochs >= 2 and not trainer.pace.finish_requested:
@@ -131,10 +126,10 @@ def test_oracles_and_synchronous_runs_keep_their_planned_epochs(small, tmp_path)
     path = tmp_path / "levels.pt"
     torch.save({"levels": torch.full((len(small.train_x),), 0.3)}, path)
     for mode in ("continuous", "synchronous"):
-        trainer = Trainer(paced_settings(mode=mode, epochs=3, eval_every=0), small, oracle=ReplayOracle(path))
+        trainer = Trainer(settings(PACED, mode=mode, epochs=3, eval_every=0), small, oracle=ReplayOracle(path))
         result = trainer.run()
         assert not trainer.paced and result.epochs_done == 3 and trainer.extra_epochs == 0
-    assert not Trainer(paced_settings(mode="synchronous"), small).paced
+    assert not Trainer(settings(PACED, mode="synchronous"), small).paced
 
 
 def test_the_pace_counts_answers_per_minute_and_idle_time():
@@ -164,7 +159,7 @@ def test_answers_reach_the_unanswered_examples_at_the_next_epoch_not_the_next_re
     """Propagation in an expert-paced session: 3 answers, the queue still full (no refill due),
     yet by the next epoch every other example trains at a level predicted from those answers."""
     expert = ScriptedExpert(every_s=0.0, limit=3, level=0.3)
-    trainer = Trainer(paced_settings(epochs=3, eval_every=0, method="aqpl-gnt", propagate="neighbours"), small,
+    trainer = Trainer(settings(PACED, epochs=3, eval_every=0, method="aqpl-gnt", propagate="neighbours"), small,
                       callbacks=expert)
     expert.start(trainer)
     seen = None

@@ -4,7 +4,6 @@ one process, export and the replay of recorded answers."""
 import csv
 import sqlite3
 import threading
-import time
 import tomllib
 
 import pytest
@@ -12,26 +11,14 @@ import torch
 
 from app.engine.data import Dataset
 from app.errors import AQPLError
-from app.engine.events import AnswerRecord, Callbacks, Metrics
+from app.engine.events import Callbacks, Metrics
 from app.engine.levels import Source
 from app.engine.oracle import ReplayOracle
 from app.engine.project import Project, read_answers
-from app.engine.settings import defaults_for
+from tests.helpers import GRID, answer_record, settings
 
-GRID = [round(0.1 * i, 1) for i in range(11)]
-
-
-
-def settings(**overrides):
-    """This file's runs: three short epochs on `tiny` (conftest), the one source's other defaults."""
-    values = dict(epochs=3, batch_size=64, budget="30", warmup_epochs=1, device="cpu", eval_subset=100)
-    values.update(overrides)
-    return defaults_for("gray", **values)
-
-
-def record(example, level, round_=1, step=0, source="expert"):
-    return AnswerRecord(example_id=example, level=level, grid=GRID, noise_seed=0, time_taken_s=1.5,
-                        wall_time=time.time(), round=round_, step=step, source=source)
+# This file's runs, settings(RUN, ...): three short epochs on `tiny` (conftest), the one source's other defaults.
+RUN = dict(epochs=3, batch_size=64, budget="30", warmup_epochs=1, device="cpu", eval_subset=100)
 
 
 class Recorder(Callbacks):
@@ -57,7 +44,7 @@ def trained(tmp_path_factory, tiny):
     root = tmp_path_factory.mktemp("trained")
     levels = torch.tensor(GRID)[torch.randint(0, 11, (300,), generator=torch.Generator().manual_seed(3))]
     torch.save({"levels": levels}, root / "levels.pt")
-    with Project.create(root / "project", settings()) as project:
+    with Project.create(root / "project", settings(RUN)) as project:
         trainer = project.make_trainer(tiny, oracle=ReplayOracle(root / "levels.pt"))
         result = trainer.run()
         project.save_result(result)
@@ -69,7 +56,7 @@ def trained(tmp_path_factory, tiny):
 
 # -- layout and settings -------------------------------------------------------------------
 def test_create_writes_a_readable_project_folder(tmp_path):
-    s = settings(data_dir='C:\\data\\"quoted" ünïcode', cat_smoothing=1e-05, lr=0.05)
+    s = settings(RUN, data_dir='C:\\data\\"quoted" ünïcode', cat_smoothing=1e-05, lr=0.05)
     with Project.create(tmp_path / "p", s) as project:
         assert project.path == tmp_path / "p"
         for name in ("aqpl-project.json", "settings.toml", "answers.sqlite", "checkpoints"):
@@ -86,34 +73,34 @@ def test_create_refuses_a_folder_in_use(tmp_path):
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "thesis.tex").write_text("x")
     with pytest.raises(AQPLError, match="exists and is not empty"):
-        Project.create(tmp_path / "busy", settings())
+        Project.create(tmp_path / "busy", settings(RUN))
     assert (tmp_path / "busy" / "thesis.tex").read_text() == "x"
     (tmp_path / "p").mkdir()  # an empty folder (e.g. made by a file dialog) is fine
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(RUN)).close()
     with pytest.raises(AQPLError, match="already a project: open it"):
-        Project.create(tmp_path / "p", settings())
+        Project.create(tmp_path / "p", settings(RUN))
 
 
 def test_open_or_create_keeps_the_stored_settings(tmp_path):
-    with Project.open_or_create(tmp_path / "p", settings(epochs=3)) as project:
+    with Project.open_or_create(tmp_path / "p", settings(RUN, epochs=3)) as project:
         assert project.settings.epochs == 3 and project.settings_differences == {}
-    with Project.open_or_create(tmp_path / "p", settings(epochs=7, seed=4, device="auto")) as project:
+    with Project.open_or_create(tmp_path / "p", settings(RUN, epochs=7, seed=4, device="auto")) as project:
         assert project.settings.epochs == 3 and project.settings.seed == 0
         assert project.settings_differences == {"epochs": (3, 7), "seed": (0, 4)}
         assert project.settings.device == "auto"  # the machine's choice, not the experiment's
 
 
 def test_a_finished_baseline_is_reused_when_only_settings_it_never_reads_change(tmp_path):
-    with Project.open_or_create(tmp_path / "std", settings(method="standard", warmup_epochs=2)):
+    with Project.open_or_create(tmp_path / "std", settings(RUN, method="standard", warmup_epochs=2)):
         pass
-    with Project.open_or_create(tmp_path / "std", settings(method="standard", warmup_epochs=1, gnt_sigma=0.3,
+    with Project.open_or_create(tmp_path / "std", settings(RUN, method="standard", warmup_epochs=1, gnt_sigma=0.3,
                                                           budget="1%")) as project:
         assert project.settings_differences == {}
-    with Project.open_or_create(tmp_path / "std", settings(method="standard", epochs=9)) as project:
+    with Project.open_or_create(tmp_path / "std", settings(RUN, method="standard", epochs=9)) as project:
         assert "epochs" in project.settings_differences
-    with Project.open_or_create(tmp_path / "aq", settings(method="aqpl-cat", warmup_epochs=2)):
+    with Project.open_or_create(tmp_path / "aq", settings(RUN, method="aqpl-cat", warmup_epochs=2)):
         pass
-    with Project.open_or_create(tmp_path / "aq", settings(method="aqpl-cat", warmup_epochs=1, gnt_sigma=0.3)) as project:
+    with Project.open_or_create(tmp_path / "aq", settings(RUN, method="aqpl-cat", warmup_epochs=1, gnt_sigma=0.3)) as project:
         assert project.settings_differences == {"warmup_epochs": (2, 1)}  # the rounds shape AQPL's result
 
 
@@ -121,7 +108,7 @@ def test_a_second_process_cannot_open_an_open_project(tmp_path):
     import subprocess
     import sys
 
-    project = Project.create(tmp_path / "p", settings())
+    project = Project.create(tmp_path / "p", settings(RUN))
     code = "from app.engine.project import Project; Project.open(r'%s')" % (tmp_path / "p")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert other.returncode != 0
@@ -132,11 +119,11 @@ def test_a_second_process_cannot_open_an_open_project(tmp_path):
 
 # -- answers -------------------------------------------------------------------------------
 def test_answers_skips_and_undos_are_stored_as_given(tmp_path):
-    with Project.create(tmp_path / "p", settings()) as project:
+    with Project.create(tmp_path / "p", settings(RUN)) as project:
         store = project.store
-        store.record_answer(record(5, 0.3, step=12))
-        store.record_answer(record(9, None))
-        store.record_answer(record(5, 0.6))  # a second answer after ...
+        store.record_answer(answer_record(5, 0.3, step=12, time_taken_s=1.5))
+        store.record_answer(answer_record(9, None))
+        store.record_answer(answer_record(5, 0.6))  # a second answer after ...
         store.record_undo(5)  # ... is the one undone
         store.record_undo(77)  # nothing to undo: no error, nothing changes
         live = project.answers()
@@ -151,10 +138,10 @@ def test_answers_skips_and_undos_are_stored_as_given(tmp_path):
 
 def test_answers_from_two_threads_are_all_kept(tmp_path):
     """The GUI thread and the training thread write at the same time."""
-    with Project.create(tmp_path / "p", settings()) as project:
+    with Project.create(tmp_path / "p", settings(RUN)) as project:
         def answer(offset):
             for i in range(150):
-                project.store.record_answer(record(offset + i, 0.1))
+                project.store.record_answer(answer_record(offset + i, 0.1))
 
         threads = [threading.Thread(target=answer, args=(1000 * t,)) for t in range(4)]
         for t in threads:
@@ -170,9 +157,9 @@ def test_answers_from_two_threads_are_all_kept(tmp_path):
 
 def test_the_answers_csv_replays_like_the_database(tmp_path):
     """A recorded session exported to CSV and the database replay the same answers."""
-    with Project.create(tmp_path / "p", settings()) as project:
+    with Project.create(tmp_path / "p", settings(RUN)) as project:
         for example, level in ((3, 0.2), (4, None), (5, 0.7), (3, 0.4)):
-            project.store.record_answer(record(example, level))
+            project.store.record_answer(answer_record(example, level))
         project.store.record_undo(5)
         project.export(tmp_path / "out")
     from_db = read_answers(tmp_path / "p" / "answers.sqlite")
@@ -196,7 +183,7 @@ def _metrics(epoch, clean, final=False):
 
 
 def test_metrics_history_skips_torn_lines_and_keeps_the_latest_copy(tmp_path):
-    with Project.create(tmp_path / "p", settings()) as project:
+    with Project.create(tmp_path / "p", settings(RUN)) as project:
         project.store.log_metrics(_metrics(1, 50.0))
         project.store.log_metrics(_metrics(2, 60.0))
         with open(project.path / "metrics.jsonl", "a") as f:
@@ -221,7 +208,7 @@ def test_result_is_stored_and_marks_the_project_finished(trained):
 def test_answers_given_after_the_last_checkpoint_are_applied_on_reopen(tmp_path, tiny, one_thread):
     """Continuous mode: the expert answers during epoch 2 and undoes an answer of epoch 1's
     queue; the program dies before epoch 2 ends (no checkpoint, nothing drained)."""
-    s = settings(mode="continuous", epochs=4, budget="40", queries_per_round=10)
+    s = settings(RUN, mode="continuous", epochs=4, budget="40", queries_per_round=10)
     events = Recorder()
     project = Project.create(tmp_path / "p", s)
     trainer = project.make_trainer(tiny, callbacks=events)
@@ -321,8 +308,8 @@ def test_an_onnx_failure_is_a_warning_not_a_crash(tmp_path, trained, monkeypatch
 
 
 def test_export_before_the_first_checkpoint_exports_the_answers(tmp_path):
-    with Project.create(tmp_path / "p", settings()) as project:
-        project.store.record_answer(record(1, 0.2))
+    with Project.create(tmp_path / "p", settings(RUN)) as project:
+        project.store.record_answer(answer_record(1, 0.2))
         warnings = []
         files = project.export(tmp_path / "out", on_warning=warnings.append)
     assert [f.name for f in files][:2] == ["answers.csv", "report.md"]
@@ -333,7 +320,7 @@ def test_a_creation_cut_short_leaves_nothing_behind(tmp_path):
     """A crash while creating leaves only a hidden staging folder; the next creation clears it."""
     abandoned = tmp_path / ".p.creating-4000000"  # above Linux's largest process id
     (abandoned / "checkpoints").mkdir(parents=True)
-    Project.create(tmp_path / "p", settings()).close()
+    Project.create(tmp_path / "p", settings(RUN)).close()
     assert not abandoned.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
 
@@ -347,7 +334,7 @@ def test_synchronous_round_cut_short_is_asked_again_without_the_answers_given(tm
     """The expert answered 3 of round 2's queries when the program died (epoch 2's checkpoint
     not written yet). The resumed run asks round 2 again: the 3 answers are handed back, the
     expert sees only the other queries, and they are the ones an uninterrupted run asks."""
-    s = settings(epochs=4, budget="30", queries_per_round=10)
+    s = settings(RUN, epochs=4, budget="30", queries_per_round=10)
 
     def answer_all(trainer, queries):
         for q in queries:

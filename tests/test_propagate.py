@@ -11,9 +11,7 @@ from app.engine.oracle import ReplayOracle
 from app.engine.propagate import by_class, by_neighbours
 from app.engine.settings import Settings
 from app.engine.trainer import Trainer
-from conftest import slice_dataset
-
-GRID = [round(0.1 * i, 1) for i in range(11)]
+from tests.helpers import GRID, slice_dataset
 
 
 def test_class_median_and_a_fallback_for_classes_nobody_answered():

@@ -10,7 +10,7 @@ from app.engine.oracle import shipped
 from app.engine.oracle.perceptual import perceptual_levels
 from app.engine.oracle.recipes import make_simulated_oracle
 from app.engine.settings import defaults_for
-from tests.conftest import slice_dataset
+from tests.helpers import slice_dataset
 
 CPU = torch.device("cpu")
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from app.cli.main import main
-from tests.conftest import slice_dataset, write_mnist_layout
+from tests.helpers import slice_dataset, write_mnist
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory, embedded):
     """200 / 100 real Fashion-MNIST images that worker processes load by name."""
-    return write_mnist_layout(tmp_path_factory.mktemp("tiny-mnist"), embedded, 200, 100)
+    return str(write_mnist(tmp_path_factory.mktemp("tiny-mnist"), 200, 100, compress=False, dataset=embedded))
 
 
 def sweep(tiny_dir, out, jobs):
