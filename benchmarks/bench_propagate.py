@@ -49,7 +49,7 @@ def epoch_seconds(trainer) -> float:
     size = trainer.settings.batch_size
     started = time.perf_counter()
     for batch in range(trainer.batches):
-        trainer._train_batch(order[batch * size : (batch + 1) * size], 0, generator)
+        trainer.train_batch(order[batch * size : (batch + 1) * size], 0, generator)
     return time.perf_counter() - started
 
 

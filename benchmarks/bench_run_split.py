@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     timed(headless, "load_dataset", "load the dataset")
     timed(headless, "load_suite_for", "load the suite and conform levels")
     timed(headless, "make_oracle", "prepare the simulated expert")
-    timed(trainer.Trainer, "_train_batch", "training batches")
+    timed(trainer.Trainer, "train_batch", "training batches")
     timed(rounds.QueryRounds, "score_pool", "pool scoring (incl. captured features)")
     timed(rounds.QueryRounds, "_features_of_all", "propagation's clean feature pass")
     timed(assessment, "robustness_curve", "evaluation: robustness curve")

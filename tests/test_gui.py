@@ -156,7 +156,7 @@ def test_a_worker_that_raises_shows_an_error_and_the_window_stays_usable(window,
     def broken(self, *args):
         raise RuntimeError("boom in a batch")
 
-    monkeypatch.setattr(Trainer, "_train_batch", broken)
+    monkeypatch.setattr(Trainer, "train_batch", broken)
     session = start_session(window, qtbot, small, overrides=short_session())
     qtbot.waitUntil(lambda: not session.active, timeout=WAIT_MS)
     assert session.outcome.status == "failed"

@@ -9,16 +9,17 @@ from app.engine.evaluate import accuracy
 from app.engine.events import Callbacks
 from app.engine.levels import Source
 from app.engine.oracle import ReplayOracle
-from app.engine.settings import defaults_for
 from app.engine.trainer import Trainer
+from tests import helpers
+
+
+# This file's runs: four epochs on `small` (conftest), the one source's other defaults.
+RUNS = dict(method="aqpl-cat", epochs=4, warmup_epochs=1, round_every=1, budget="60",
+            queries_per_round=25, batch_size=100, eval_every=0, seed=0)
 
 
 def settings(**kw):
-    """This file's runs: four epochs on `small` (conftest), the one source's other defaults."""
-    base = dict(method="aqpl-cat", epochs=4, warmup_epochs=1, round_every=1, budget="60",
-                queries_per_round=25, batch_size=100, eval_every=0, seed=0)
-    base.update(kw)
-    return defaults_for("gray", **base)
+    return helpers.settings(RUNS, **kw)
 
 
 @pytest.fixture

@@ -194,7 +194,7 @@ def test_an_augmented_run_trains_on_augmented_images(small, settings, monkeypatc
     trainer.train_forward = lambda x: (seen.append(x.detach().clone()), forward(x))[1]
     monkeypatch.setattr(trainer.policy, "batch_levels", lambda *a, **k: torch.zeros(len(a[3])))
     generator = torch.Generator().manual_seed(0)
-    trainer._train_batch(torch.arange(100), 0, generator, 0)
+    trainer.train_batch(torch.arange(100), 0, generator, 0)
     clean = small.train_x[:100].float() / 255
     assert not torch.allclose(seen[0].contiguous(), clean)
     assert trainer.run().augment == "trivialaugment"

@@ -234,7 +234,7 @@ class Trainer:
             ids = order[batch * settings.batch_size : (batch + 1) * settings.batch_size]
             if self.group is not None:
                 ids = self.group.shard(ids)  # this rank's part of the global batch
-            loss = self._train_batch(ids.to(self.device), epoch, generator, batch)
+            loss = self.train_batch(ids.to(self.device), epoch, generator, batch)
             loss_sum += loss.detach()
             loss_count += 1
             self.step += 1
@@ -255,7 +255,7 @@ class Trainer:
                 f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
             )
 
-    def _train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator, batch: int = 0) -> torch.Tensor:
+    def train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator, batch: int = 0) -> torch.Tensor:
         images = self.train_x[ids]
         if self.augmenter:  # per example, on the uint8 images, before the level's noise
             images = self.augmenter(images, epoch, batch)
