@@ -252,7 +252,7 @@ class Trainer:
             self._diverged = True  # said once: every later epoch would repeat it
             self.callbacks.on_warning(
                 f"the training loss is {self.last_loss} in epoch {epoch + 1}: training diverged; "
-                f"lower the learning rate (lr {settings.lr:g}; the default is 0.05) and run again"
+                f"lower the learning rate (lr {settings.lr:g}; the default is {Settings().lr:g}) and run again"
             )
 
     def train_batch(self, ids: torch.Tensor, epoch: int, generator: torch.Generator, batch: int = 0) -> torch.Tensor:
