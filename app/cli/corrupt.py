@@ -7,7 +7,11 @@ from pathlib import Path
 from app.cli.report import run_reporting
 from app.errors import SettingsError
 
-DATASET_HELP = "dataset name: embedded, fashion-mnist, mnist, cifar10, tiny-imagenet, imagefolder (default: embedded)"
+from app.engine.data import DATASETS
+from app.engine.settings import Settings
+
+DEFAULT_DATASET = Settings().dataset  # resources/defaults.toml
+DATASET_HELP = f"dataset name: {', '.join(DATASETS)} (default: {DEFAULT_DATASET})"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="embedded", help=DATASET_HELP)
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, help=DATASET_HELP)
     parser.add_argument("--data-dir", default=None, help="folder of the dataset's files (its official layout)")
     parser.add_argument("--image-size", type=int, default=None, help="resize imagefolder images to N×N")
     parser.add_argument("--suite", choices=("mnist-c", "imagenet-c"), default=None,
