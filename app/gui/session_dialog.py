@@ -18,7 +18,7 @@ from app.gui.prepare import SessionRequest, default_project_folder, settings_for
 from app.registry import Registry
 from models.registry import AUTO
 
-FAMILY_FREE = ("dataset", "method", "strategy", "propagate", "mode", "budget", "device", "augment")
+FAMILY_FREE = ("dataset", "method", "strategy", "random_share", "propagate", "mode", "budget", "device", "augment")
 SPIN_FIELDS = {  # name: (label, minimum, maximum); the minimum means "default"
     "epochs": ("Epochs (continuous: the minimum)", 0, 1000),
     "queries_per_round": ("Queries per round", 0, 100_000),
@@ -80,6 +80,10 @@ class SessionDialog(QDialog):
         form.addRow("Method", self.method)
         self.strategy = self._combo(CHOICES["strategy"], initial["strategy"])
         form.addRow("Sampling strategy", self.strategy)
+        self.random_share = QSpinBox(minimum=0, maximum=100, value=round(100 * float(initial["random_share"])), suffix=" %")
+        self.random_share.setToolTip("Share of each round's picks drawn at random instead of by the strategy: the "
+                                     "strategy alone picks unrepresentative images (docs/results.md)")
+        form.addRow("Picked at random", self.random_share)
         self.propagate = self._combo(CHOICES["propagate"], initial["propagate"])
         self.propagate.setToolTip("What an answer says about the examples nobody answered (beyond the paper; "
                                   "off reproduces it). AQPL methods only.")
@@ -202,6 +206,7 @@ class SessionDialog(QDialog):
         values = {
             "dataset": self.dataset.currentData(), "method": self.method.currentData(),
             "strategy": self.strategy.currentData(), "propagate": self.propagate.currentData(),
+            "random_share": self.random_share.value() / 100,
             "augment": self.augment.currentData(), "mode": self.mode.currentData(),
             "model": self.model.currentData(), "device": self.device.currentData(),
             "budget": self.budget.text().strip() or None, "grid": parse_grid(self.grid.text()),
