@@ -66,9 +66,9 @@ def test_new_session_defaults_start_on_the_embedded_dataset(qtbot, tmp_path):
     dialog.method.setCurrentIndex(dialog.method.findData("aqpl-cat"))  # the suggested folder follows
     assert "embedded-aqpl-cat-" in dialog.project_dir.text()
     assert request.overrides["propagate"] == "neighbours"
-    assert request.overrides["random_share"] == 0.5  # half the picks at random (docs/results.md)
-    dialog.random_share.setValue(0)  # conformity alone, as the paper
-    assert dialog.build_request().overrides["random_share"] == 0.0
+    assert request.overrides["random_share"] == 0.0  # the strategy picks every query (defaults.toml)
+    dialog.random_share.setValue(50)  # half and half (docs/results.md)
+    assert dialog.build_request().overrides["random_share"] == 0.5
     dialog.propagate.setCurrentIndex(dialog.propagate.findData("none"))  # the paper's method
     assert dialog.build_request().overrides["propagate"] == "none"
     assert request.overrides["augment"] == "none"

@@ -33,7 +33,7 @@ def test_the_dataclass_defaults_are_the_toml_defaults():
 
 def test_the_gui_defaults_differ_only_where_the_toml_says():
     headless, gui = load_defaults("gray"), load_defaults("gray", gui=True)
-    assert {k for k in gui if gui[k] != headless[k]} == {"mode", "method", "propagate", "unanswered_ceiling", "random_share"}
+    assert {k for k in gui if gui[k] != headless[k]} == {"mode", "method", "propagate", "unanswered_ceiling"}
     assert gui["mode"] == "continuous" and gui["method"] == "aqpl-gnt" and gui["propagate"] == "neighbours"
 
 
