@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.report import run_reporting
+from app.cli.report import one_line, run_reporting
 from app.errors import SettingsError
 
 from app.engine.data import DATASETS
@@ -34,7 +34,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]):
     try:
         return parser.parse_args(argv), None
     except SettingsError as error:  # a bad option: one line, exit code 2 (as argparse's own)
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return None, 2
     except SystemExit as exit_:  # --help has been printed
         return None, int(exit_.code or 0)

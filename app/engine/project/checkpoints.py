@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from app.engine.atomic import write_bytes_atomically
+from app.engine.atomic import is_temporary, write_bytes_atomically
 from app.engine.faults import os_error
 
 MAGIC = b"AQPLCKP1"
@@ -111,7 +111,9 @@ def prune(folder: Path, keep: int = KEEP) -> None:
 
 def remove_stale_temporaries(folder: Path) -> None:
     """Temporary files of writes that a crash interrupted."""
-    for path in folder.glob(".*.tmp-*"):
+    for path in folder.iterdir():
+        if not is_temporary(path):
+            continue
         try:
             path.unlink()
         except OSError:
